@@ -1,0 +1,21 @@
+#pragma once
+/// @file
+/// ChainOfThought: Predict with a `reasoning` output before the others.
+
+#include "dspy/predict/predict.hpp"
+
+namespace dspy {
+
+/// Adds DSPy's `reasoning` output field (before the other outputs) and predicts with it. @sa dspy.ChainOfThought
+class ChainOfThought : public Module {
+public:
+    explicit ChainOfThought(const Signature& signature, Json config = Json::object());
+    Prediction forward(const Inputs& inputs) override;
+    /// The inner predictor (path `predict`). @sa ChainOfThought.predict
+    [[nodiscard]] Predict& predict() { return predict_; }
+
+private:
+    Predict predict_;
+};
+
+}  // namespace dspy

@@ -1,0 +1,53 @@
+#pragma once
+/// @file
+/// Predict: one LM call through the adapter for a signature.
+
+#include <memory>
+#include <vector>
+
+#include "dspy/clients/base_lm.hpp"
+#include "dspy/primitives/example.hpp"
+#include "dspy/primitives/module.hpp"
+#include "dspy/signatures/signature.hpp"
+
+namespace dspy {
+
+/// The basic predictor: formats demos and inputs, calls the LM, parses the outputs. @sa dspy.Predict
+class Predict : public Module {
+public:
+    /// `config` holds default LM parameters for this predictor (temperature, n, ...). @sa Predict.__init__
+    explicit Predict(Signature signature, Json config = Json::object());
+
+    Prediction forward(const Inputs& inputs) override;
+
+    [[nodiscard]] const Signature& signature() const { return signature_; }
+    void set_signature(Signature s) { signature_ = std::move(s); }
+    /// Few-shot demos, in prompt order. @sa Predict.demos
+    [[nodiscard]] std::vector<Example>& demos() { return demos_; }
+    [[nodiscard]] const std::vector<Example>& demos() const { return demos_; }
+    /// This predictor's own LM (null: use the settings' LM). @sa Predict.lm
+    [[nodiscard]] const std::shared_ptr<BaseLM>& lm() const { return lm_; }
+    void set_lm(std::shared_ptr<BaseLM> lm) { lm_ = std::move(lm); }
+    [[nodiscard]] const Json& config() const { return config_; }
+    [[nodiscard]] Json& config() { return config_; }
+
+    /// `{"traces", "train", "demos", "signature", "lm"}`. @sa Predict.dump_state
+    [[nodiscard]] Json dump_state() override;
+    /// @sa Predict.load_state
+    void load_state(const Json& state, const LoadOptions& options = {}) override;
+    /// Drops lm, traces, train and demos. @sa Predict.reset
+    void reset();
+
+protected:
+    [[nodiscard]] bool is_parameter() const override { return true; }
+
+private:
+    Signature signature_;
+    Json config_;
+    std::shared_ptr<BaseLM> lm_;
+    std::vector<Example> demos_;
+    Json traces_ = Json::array();
+    Json train_ = Json::array();
+};
+
+}  // namespace dspy

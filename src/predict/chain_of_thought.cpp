@@ -1,0 +1,16 @@
+#include "dspy/predict/chain_of_thought.hpp"
+
+namespace dspy {
+
+namespace {
+Signature with_reasoning(const Signature& s) { return s.prepend(Field::output("reasoning")); }
+}  // namespace
+
+ChainOfThought::ChainOfThought(const Signature& signature, Json config)
+    : predict_(with_reasoning(signature), std::move(config)) {
+    register_submodule("predict", predict_);
+}
+
+Prediction ChainOfThought::forward(const Inputs& inputs) { return predict_(inputs); }
+
+}  // namespace dspy

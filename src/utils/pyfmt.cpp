@@ -1,0 +1,527 @@
+#include "utils/pyfmt.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace dspy::pyfmt {
+namespace {
+
+// Shortest round-trip digits of |v| and the position of the decimal point relative to them
+// (value = 0.d1d2d3... * 10^decpt).
+struct Digits {
+    std::string digits;
+    int decpt = 0;
+    bool negative = false;
+};
+
+Digits shortest(double v) {
+    char buf[64];
+    auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    std::string_view s(buf, static_cast<size_t>(res.ptr - buf));
+    Digits d;
+    size_t i = 0;
+    if (s[i] == '-') {
+        d.negative = true;
+        ++i;
+    }
+    size_t e = s.find('e');
+    for (; i < e; ++i)
+        if (s[i] != '.') d.digits.push_back(s[i]);
+    int exp = 0;
+    std::from_chars(s.data() + e + 1 + (s[e + 1] == '+' ? 1 : 0), s.data() + s.size(), exp);
+    d.decpt = exp + 1;
+    while (d.digits.size() > 1 && d.digits.back() == '0') d.digits.pop_back();
+    return d;
+}
+
+// Decodes one UTF-8 code point at s[i]; advances i. Invalid bytes decode as themselves (Latin-1).
+char32_t decode(std::string_view s, size_t& i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    if (len == 1 || i + static_cast<size_t>(len) > s.size()) {
+        ++i;
+        return c;
+    }
+    char32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+    i += static_cast<size_t>(len);
+    return cp;
+}
+
+bool is_py_space(char32_t c) {
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+// str.isprintable() for the characters prompts realistically contain.
+bool is_printable(char32_t c) {
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c >= 0x80 && c <= 0xa0) return false;
+    if (c == 0xad || c == 0x1680 || (c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
+        (c >= 0x205f && c <= 0x2064) || c == 0x3000 || c == 0xfeff || (c >= 0xd800 && c <= 0xdfff))
+        return false;
+    return true;
+}
+
+void hex(std::string& out, unsigned v, int width) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%0*x", width, v);
+    out += buf;
+}
+
+void dumps_rec(std::string& out, const Json& v, int indent, int level) {
+    switch (v.type()) {
+        case Json::value_t::object: {
+            if (v.empty()) {
+                out += "{}";
+                return;
+            }
+            out += '{';
+            bool first = true;
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                if (!first) out += indent < 0 ? ", " : ",";
+                first = false;
+                if (indent >= 0) {
+                    out += '\n';
+                    out.append(static_cast<size_t>(indent * (level + 1)), ' ');
+                }
+                append_json_string(out, it.key());
+                out += ": ";
+                dumps_rec(out, it.value(), indent, level + 1);
+            }
+            if (indent >= 0) {
+                out += '\n';
+                out.append(static_cast<size_t>(indent * level), ' ');
+            }
+            out += '}';
+            return;
+        }
+        case Json::value_t::array: {
+            if (v.empty()) {
+                out += "[]";
+                return;
+            }
+            out += '[';
+            bool first = true;
+            for (const auto& e : v) {
+                if (!first) out += indent < 0 ? ", " : ",";
+                first = false;
+                if (indent >= 0) {
+                    out += '\n';
+                    out.append(static_cast<size_t>(indent * (level + 1)), ' ');
+                }
+                dumps_rec(out, e, indent, level + 1);
+            }
+            if (indent >= 0) {
+                out += '\n';
+                out.append(static_cast<size_t>(indent * level), ' ');
+            }
+            out += ']';
+            return;
+        }
+        case Json::value_t::number_float: {
+            double d = v.get<double>();
+            if (std::isnan(d))
+                out += "NaN";
+            else if (std::isinf(d))
+                out += d > 0 ? "Infinity" : "-Infinity";
+            else
+                out += float_repr(d);
+            return;
+        }
+        case Json::value_t::string:
+            append_json_string(out, v.get_ref<const std::string&>());
+            return;
+        default:
+            out += v.dump();  // null, booleans, integers print alike everywhere
+    }
+}
+
+void orjson_rec(std::string& out, const Json& v, bool indent2, bool sort_keys, int level) {
+    auto newline = [&](int lvl) {
+        if (!indent2) return;
+        out += '\n';
+        out.append(static_cast<size_t>(2 * lvl), ' ');
+    };
+    switch (v.type()) {
+        case Json::value_t::object: {
+            if (v.empty()) {
+                out += "{}";
+                return;
+            }
+            std::vector<Json::const_iterator> items;
+            for (auto it = v.begin(); it != v.end(); ++it) items.push_back(it);
+            // Code-point order equals byte order of UTF-8, which is what std::string compares.
+            if (sort_keys)
+                std::stable_sort(items.begin(), items.end(),
+                                 [](const auto& a, const auto& b) { return a.key() < b.key(); });
+            out += '{';
+            bool first = true;
+            for (const auto& it : items) {
+                if (!first) out += ',';
+                first = false;
+                newline(level + 1);
+                append_json_string(out, it.key());
+                out += indent2 ? ": " : ":";
+                orjson_rec(out, it.value(), indent2, sort_keys, level + 1);
+            }
+            newline(level);
+            out += '}';
+            return;
+        }
+        case Json::value_t::array: {
+            if (v.empty()) {
+                out += "[]";
+                return;
+            }
+            out += '[';
+            bool first = true;
+            for (const auto& e : v) {
+                if (!first) out += ',';
+                first = false;
+                newline(level + 1);
+                orjson_rec(out, e, indent2, sort_keys, level + 1);
+            }
+            newline(level);
+            out += ']';
+            return;
+        }
+        case Json::value_t::number_float: {
+            double d = v.get<double>();
+            out += std::isfinite(d) ? orjson_float(d) : "null";  // orjson writes NaN/inf as null
+            return;
+        }
+        case Json::value_t::string:
+            append_json_string(out, v.get_ref<const std::string&>());
+            return;
+        default:
+            out += v.dump();
+    }
+}
+
+void repr_rec(std::string& out, const Json& v) {
+    switch (v.type()) {
+        case Json::value_t::null:
+            out += "None";
+            return;
+        case Json::value_t::boolean:
+            out += v.get<bool>() ? "True" : "False";
+            return;
+        case Json::value_t::number_float:
+            out += float_repr(v.get<double>());
+            return;
+        case Json::value_t::string:
+            out += repr_str(v.get_ref<const std::string&>());
+            return;
+        case Json::value_t::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& e : v) {
+                if (!first) out += ", ";
+                first = false;
+                repr_rec(out, e);
+            }
+            out += ']';
+            return;
+        }
+        case Json::value_t::object: {
+            out += '{';
+            bool first = true;
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                if (!first) out += ", ";
+                first = false;
+                out += repr_str(it.key());
+                out += ": ";
+                repr_rec(out, it.value());
+            }
+            out += '}';
+            return;
+        }
+        default:
+            out += v.dump();
+    }
+}
+
+}  // namespace
+
+std::string float_repr(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    Digits d = shortest(v);
+    std::string out = d.negative ? "-" : "";
+    const int n = static_cast<int>(d.digits.size());
+    if (d.decpt <= -4 || d.decpt > 16) {
+        out += d.digits[0];
+        if (n > 1) {
+            out += '.';
+            out.append(d.digits, 1);
+        }
+        int e = d.decpt - 1;
+        out += e < 0 ? "e-" : "e+";
+        int ae = e < 0 ? -e : e;
+        if (ae < 10) out += '0';
+        out += std::to_string(ae);
+    } else if (d.decpt <= 0) {
+        out += "0.";
+        out.append(static_cast<size_t>(-d.decpt), '0');
+        out += d.digits;
+    } else if (d.decpt >= n) {
+        out += d.digits;
+        out.append(static_cast<size_t>(d.decpt - n), '0');
+        out += ".0";
+    } else {
+        out.append(d.digits, 0, static_cast<size_t>(d.decpt));
+        out += '.';
+        out.append(d.digits, static_cast<size_t>(d.decpt));
+    }
+    return out;
+}
+
+std::string orjson_float(double v) {
+    Digits d = shortest(v);
+    std::string out = d.negative ? "-" : "";
+    const int n = static_cast<int>(d.digits.size());
+    const int kk = d.decpt;
+    const int k = kk - n;
+    if (k >= 0 && kk <= 16) {
+        out += d.digits;
+        out.append(static_cast<size_t>(k), '0');
+        out += ".0";
+    } else if (kk > 0 && kk <= 16) {
+        out.append(d.digits, 0, static_cast<size_t>(kk));
+        out += '.';
+        out.append(d.digits, static_cast<size_t>(kk));
+    } else if (kk > -5 && kk <= 0) {
+        out += "0.";
+        out.append(static_cast<size_t>(-kk), '0');
+        out += d.digits;
+    } else {
+        out += d.digits[0];
+        if (n > 1) {
+            out += '.';
+            out.append(d.digits, 1);
+        }
+        out += 'e';
+        out += std::to_string(kk - 1);
+    }
+    return out;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    hex(out, c, 2);
+                } else {
+                    out += ch;
+                }
+        }
+    }
+    out += '"';
+}
+
+std::string json_dumps(const Json& v, int indent) {
+    std::string out;
+    dumps_rec(out, v, indent, 0);
+    return out;
+}
+
+std::string orjson_dumps(const Json& v, bool indent2, bool sort_keys) {
+    std::string out;
+    orjson_rec(out, v, indent2, sort_keys, 0);
+    return out;
+}
+
+std::string repr_str(std::string_view s) {
+    const bool has_single = s.find('\'') != std::string_view::npos;
+    const bool has_double = s.find('"') != std::string_view::npos;
+    const char quote = (has_single && !has_double) ? '"' : '\'';
+    std::string out(1, quote);
+    size_t i = 0;
+    while (i < s.size()) {
+        size_t start = i;
+        char32_t c = decode(s, i);
+        if (c == static_cast<char32_t>(quote) || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (!is_printable(c)) {
+            if (c <= 0xff) {
+                out += "\\x";
+                hex(out, static_cast<unsigned>(c), 2);
+            } else if (c <= 0xffff) {
+                out += "\\u";
+                hex(out, static_cast<unsigned>(c), 4);
+            } else {
+                out += "\\U";
+                hex(out, static_cast<unsigned>(c), 8);
+            }
+        } else {
+            out.append(s.substr(start, i - start));
+        }
+    }
+    out += quote;
+    return out;
+}
+
+std::string repr(const Json& v) {
+    std::string out;
+    repr_rec(out, v);
+    return out;
+}
+
+std::string str(const Json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    return repr(v);
+}
+
+std::string_view lstrip(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        size_t j = i;
+        if (!is_py_space(decode(s, j))) break;
+        i = j;
+    }
+    return s.substr(i);
+}
+
+std::string_view rstrip(std::string_view s) {
+    size_t end = s.size();
+    while (end > 0) {
+        // Step back over one UTF-8 code point.
+        size_t start = end - 1;
+        while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80) --start;
+        size_t j = start;
+        if (!is_py_space(decode(s, j)) || j != end) break;
+        end = start;
+    }
+    return s.substr(0, end);
+}
+
+std::string_view strip(std::string_view s) { return rstrip(lstrip(s)); }
+
+std::vector<std::string_view> splitlines(std::string_view s) {
+    std::vector<std::string_view> lines;
+    size_t line_start = 0, i = 0;
+    while (i < s.size()) {
+        size_t at = i;
+        char32_t c = decode(s, i);
+        bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) || c == 0x85 ||
+                   c == 0x2028 || c == 0x2029;
+        if (!brk) continue;
+        lines.push_back(s.substr(line_start, at - line_start));
+        if (c == '\r' && i < s.size() && s[i] == '\n') ++i;
+        line_start = i;
+    }
+    if (line_start < s.size()) lines.push_back(s.substr(line_start));
+    return lines;
+}
+
+namespace {
+// Lines split on '\n' only, as textwrap and inspect do after expandtabs (tabs are kept as they are here).
+std::vector<std::string> split_nl(std::string_view s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (true) {
+        size_t nl = s.find('\n', start);
+        if (nl == std::string_view::npos) {
+            out.emplace_back(s.substr(start));
+            break;
+        }
+        out.emplace_back(s.substr(start, nl - start));
+        start = nl + 1;
+    }
+    return out;
+}
+
+size_t leading_ws(std::string_view line) {
+    size_t i = 0;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    return i;
+}
+}  // namespace
+
+std::string cleandoc(std::string_view doc) {
+    // inspect.cleandoc expands tabs first (tab size 8).
+    std::string expanded;
+    for (char c : doc) {
+        if (c == '\t') {
+            size_t col = expanded.size() - (expanded.rfind('\n') == std::string::npos ? 0 : expanded.rfind('\n') + 1);
+            expanded.append(8 - col % 8, ' ');
+        } else {
+            expanded += c;
+        }
+    }
+    auto lines = split_nl(expanded);
+    size_t margin = std::string::npos;
+    for (size_t i = 1; i < lines.size(); ++i) {
+        std::string_view l = lines[i];
+        size_t content = l.find_first_not_of(' ');
+        if (content == std::string_view::npos) continue;
+        margin = std::min(margin, content);
+    }
+    if (!lines.empty()) {
+        size_t ws = lines[0].find_first_not_of(' ');
+        lines[0] = ws == std::string::npos ? "" : lines[0].substr(ws);
+    }
+    if (margin != std::string::npos)
+        for (size_t i = 1; i < lines.size(); ++i) lines[i] = lines[i].size() > margin ? lines[i].substr(margin) : "";
+    while (!lines.empty() && lines.back().find_first_not_of(' ') == std::string::npos) lines.pop_back();
+    size_t first = 0;
+    while (first < lines.size() && lines[first].find_first_not_of(' ') == std::string::npos) ++first;
+    std::string out;
+    for (size_t i = first; i < lines.size(); ++i) {
+        if (i > first) out += '\n';
+        out += lines[i];
+    }
+    return out;
+}
+
+std::string dedent(std::string_view text) {
+    auto lines = split_nl(text);
+    // textwrap.dedent: whitespace-only lines are normalised to "" and ignored for the margin.
+    std::string margin;
+    bool have = false;
+    for (auto& l : lines) {
+        size_t ws = leading_ws(l);
+        if (ws == l.size()) continue;
+        std::string_view indent(l.data(), ws);
+        if (!have) {
+            margin = std::string(indent);
+            have = true;
+        } else if (indent.substr(0, margin.size()) != margin) {
+            size_t k = 0;
+            while (k < margin.size() && k < indent.size() && margin[k] == indent[k]) ++k;
+            margin.resize(k);
+        }
+    }
+    std::string out;
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (i) out += '\n';
+        const auto& l = lines[i];
+        if (leading_ws(l) == l.size()) continue;
+        out.append(l, margin.size());
+    }
+    return out;
+}
+
+}  // namespace dspy::pyfmt
