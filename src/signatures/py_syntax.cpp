@@ -61,6 +61,7 @@ struct Token {
     size_t begin = 0, end = 0;
     Json value;
     Expr::C ctype = Expr::C::None;
+    bool fstring = false;
 };
 
 // Python's tokenizer over the text inside `def f(...)`: newlines are insignificant (we are inside parentheses),
@@ -387,7 +388,7 @@ private:
         tok_.t = Token::T::String;
         tok_.end = i_;
         tok_.text = std::string(s_.substr(b, i_ - b));
-        if (fstr) fail("f-strings are not supported in signature strings: " + tok_.text);
+        tok_.fstring = fstr;  // fine in an (ignored) default, rejected in an annotation
         tok_.ctype = bytes ? Expr::C::Bytes : Expr::C::Str;
         tok_.value = out;
     }
@@ -667,11 +668,13 @@ private:
             }
             case Token::T::String: {
                 Token s = lx_.next();
+                if (s.fstring) syntax_error(s, "f-strings are not types");
                 std::string joined = s.value.get<std::string>();
                 Expr::C ct = s.ctype;
                 last_end_ = s.end;
                 while (lx_.peek().t == Token::T::String) {  // implicit concatenation: 'a' 'b'
                     Token more = lx_.next();
+                    if (more.fstring) syntax_error(more, "f-strings are not types");
                     if (more.ctype != ct) syntax_error(more, "cannot mix bytes and nonbytes literals");
                     joined += more.value.get<std::string>();
                     last_end_ = more.end;

@@ -152,10 +152,19 @@ std::string const_class(const Expr& e) {
     fail("Field types must be types, but received: '" + e.text + "'");
 }
 
-// A type argument: a type, or `None` standing for NoneType (typing does that conversion).
-TypeSpec as_type(const Val& v) {
+TypeSpec resolve_forward_ref(const Expr& e);
+
+// A type argument: a type, `None` standing for NoneType, or a string naming a type (a forward reference, which
+// pydantic evaluates). `keep_none` is for builtin generics: `list[None]` keeps the constant and prints `None`,
+// where typing's own forms convert it to NoneType.
+TypeSpec as_type(const Val& v, bool keep_none = false) {
     if (v.v == Val::V::Type) return v.type;
-    if (v.v == Val::V::Const && v.expr->ctype == Expr::C::None) return scalar(K::None);
+    if (v.v == Val::V::Const && v.expr->ctype == Expr::C::None) {
+        TypeSpec t = scalar(K::None);
+        if (keep_none) t.name = "None";
+        return t;
+    }
+    if (v.v == Val::V::Const && v.expr->ctype == Expr::C::Str) return resolve_forward_ref(*v.expr);
     not_a_type(v);
 }
 
@@ -229,6 +238,7 @@ Val subscript(const Expr& e) {
         }
         std::vector<TypeSpec> members;
         for (const auto& a : args) members.push_back(as_type(a));
+        if (members.empty()) fail("Cannot take a Union of no types (in '" + e.text + "')");
         return type_val(make_union(std::move(members)), e);
     }
     if (base.v != Val::V::Type || !base.generic_origin) {
@@ -236,6 +246,7 @@ Val subscript(const Expr& e) {
         fail("'" + what + "' is not subscriptable (in '" + e.text + "')");
     }
     TypeSpec t = std::move(base.type);
+    bool builtin_origin = t.name.empty();
     t.name.clear();
     std::string origin = t.render();
     auto want = [&](size_t n) {
@@ -249,6 +260,7 @@ Val subscript(const Expr& e) {
         case K::FrozenSet: want(1); break;
         case K::Dict: want(2); break;
         case K::Tuple:
+            if (args.empty()) t.name = "()";  // tuple[()]: get_args is (), so it prints `tuple[]`
             if (args.size() == 2 && args[1].v == Val::V::Const && args[1].expr->ctype == Expr::C::Ellipsis) {
                 t.ellipsis = true;
                 args.pop_back();
@@ -259,9 +271,22 @@ Val subscript(const Expr& e) {
     for (const auto& a : args) {
         if (a.v == Val::V::Const && a.expr->ctype == Expr::C::Ellipsis)
             fail("'...' is only allowed as the second argument of tuple[X, ...] (in '" + e.text + "')");
-        t.args.push_back(as_type(a));
+        t.args.push_back(as_type(a, builtin_origin));
     }
     return type_val(std::move(t), e);
+}
+
+TypeSpec resolve_forward_ref(const Expr& e) {
+    const std::string& text = e.value.get_ref<const std::string&>();
+    Expr inner;
+    try {
+        inner = parse_expression(text);
+    } catch (const SignatureError& err) {
+        fail("Invalid forward reference " + e.text + ": " + err.what());
+    }
+    Val v = resolve(inner);
+    if (v.v != Val::V::Type) fail("Forward reference " + e.text + " does not name a type");
+    return std::move(v.type);
 }
 
 Val resolve(const Expr& e) {
@@ -317,6 +342,12 @@ ResolvedAnnotation resolve_annotation(const Expr& e) {
     Val v = resolve(e);
     if (v.v == Val::V::Const && v.expr->ctype == Expr::C::None) return {TypeSpec::str(), true};
     if (v.v != Val::V::Type) not_a_type(v);
+    // make_signature rejects an unsubscripted typing alias (typing._SpecialGenericAlias is not a type), though
+    // pydantic would take one nested inside another type.
+    if (v.generic_origin && !v.type.name.empty())
+        fail("Field types must be types, but received: typing." + v.type.name + " of type <class 'typing." +
+             (v.type.name == "Tuple" ? "_TupleType" : "_SpecialGenericAlias") + "'>. (use " + v.type.render() +
+             "[...] or the builtin " + v.type.render().substr(0, v.type.render().size() - 2) + ")");
     return {std::move(v.type), false};
 }
 
@@ -376,7 +407,7 @@ void render_into(const TypeSpec& t, std::string& out) {
         case K::Float: out += "float"; return;
         case K::Bool: out += "bool"; return;
         case K::Any: out += "Any"; return;
-        case K::None: out += "NoneType"; return;
+        case K::None: out += t.name.empty() ? "NoneType" : t.name; return;
         case K::History: out += "History"; return;
         case K::Other: out += t.name; return;
         case K::List: base = "list"; break;
@@ -461,7 +492,10 @@ Json schema_of(const TypeSpec& t) {
         }
         case K::Tuple: {
             Json j = typed("array");
-            if (t.args.empty()) {
+            if (t.args.empty() && t.name == "()") {
+                j["maxItems"] = 0;
+                j["minItems"] = 0;
+            } else if (t.args.empty()) {
                 j["items"] = Json::object();
             } else if (t.ellipsis) {
                 j["items"] = schema_of(t.args[0]);
@@ -514,8 +548,16 @@ Json schema_of(const TypeSpec& t) {
             return j;
         }
         case K::Union: {
+            // pydantic makes a union containing None "nullable": the null alternative always comes last.
             Json any = Json::array();
-            for (const auto& a : t.args) any.push_back(schema_of(a));
+            bool nullable = false;
+            for (const auto& a : t.args) {
+                if (a.kind == K::None)
+                    nullable = true;
+                else
+                    any.push_back(schema_of(a));
+            }
+            if (nullable) any.push_back(typed("null"));
             Json j = Json::object();
             j["anyOf"] = std::move(any);
             return j;

@@ -30,7 +30,10 @@ struct TypeSpec {
     std::vector<Json> literals;
     bool pep604 = false;      ///< spelled `A | B` (renders `UnionType[...]` as CPython 3.11 does)
     bool ellipsis = false;    ///< `tuple[int, ...]`
-    std::string name;         ///< for Kind::Other, the Python name
+    /// Kind::Other: the Python name. Otherwise a spelling detail that changes only how Python prints the type:
+    /// an unsubscripted typing alias inside another type (`list[List]` prints `list[list[]]`) holds its name,
+    /// `tuple[()]` holds `()`, and a `None` argument of a builtin generic (`list[None]`) holds `None`.
+    std::string name;
 
     /// Parses a type expression in DSPy's grammar (`Optional[list[str]]`, `int | None`, `Literal['a', 1]`).
     /// @throws SignatureError naming the unknown or malformed part.
