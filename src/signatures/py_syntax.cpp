@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -176,8 +177,12 @@ private:
             tok_.text = std::string(1, static_cast<char>(c));
             ++i_;
         } else {
-            std::string shown = c < 0x80 ? std::string(1, static_cast<char>(c)) : std::string(s_.substr(i_, len ? len : 1));
-            fail("invalid character '" + shown + "' in signature text '" + std::string(s_) + "'");
+            char32_t cp = c;
+            if (c >= 0x80) (void)decode_utf8(s_, i_, cp);
+            char hex[16];
+            std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+            std::string shown = (c < 0x20 || c == 0x7F) ? std::string() : std::string(s_.substr(i_, len ? len : 1)) + " ";
+            fail("invalid character " + shown + "(" + hex + ") in signature text '" + std::string(s_) + "'");
         }
         tok_.end = i_;
     }

@@ -344,10 +344,13 @@ ResolvedAnnotation resolve_annotation(const Expr& e) {
     if (v.v != Val::V::Type) not_a_type(v);
     // make_signature rejects an unsubscripted typing alias (typing._SpecialGenericAlias is not a type), though
     // pydantic would take one nested inside another type.
-    if (v.generic_origin && !v.type.name.empty())
+    if (v.generic_origin && !v.type.name.empty()) {
+        std::string builtin = v.type.render();
+        builtin.resize(builtin.size() - 2);  // "list[]" -> "list"
         fail("Field types must be types, but received: typing." + v.type.name + " of type <class 'typing." +
-             (v.type.name == "Tuple" ? "_TupleType" : "_SpecialGenericAlias") + "'>. (use " + v.type.render() +
-             "[...] or the builtin " + v.type.render().substr(0, v.type.render().size() - 2) + ")");
+             (v.type.name == "Tuple" ? "_TupleType" : "_SpecialGenericAlias") + "'>. (write " + v.type.name +
+             "[...] or the builtin " + builtin + ")");
+    }
     return {std::move(v.type), false};
 }
 
