@@ -564,9 +564,10 @@ private:
     Expr unary() {
         if (is_op("-") || is_op("+") || is_op("~")) {
             size_t b = lx_.peek().begin;
-            lx_.next();
+            std::string op = lx_.next().text;
             Expr inner = unary();
             Expr u = make(Expr::K::Unsupported, b, last_end_);
+            u.id = op;  // "-", "+" or "~"
             u.kids.push_back(std::move(inner));
             return u;
         }

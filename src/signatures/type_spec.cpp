@@ -17,6 +17,10 @@ using K = TypeSpec::Kind;
 
 [[noreturn]] void fail(const std::string& msg) { throw SignatureError(msg); }
 
+// DSPy's string grammar has no case for unary minus, so `Literal[-1]` fails inside Signature("..."), while the same
+// annotation written in Python code is fine. TypeSpec::parse reads a Python annotation and turns this on.
+thread_local bool g_signed_literals = false;
+
 // What a name or expression resolves to before it is known to be a type.
 struct Val {
     enum class V { Type, Special, Module, Const, Tuple } v = V::Type;
@@ -217,6 +221,19 @@ Val subscript(const Expr& e) {
                 fail("Unsupported Literal value " + it->text + " in '" + e.text +
                      "' (use strings, integers, floats, booleans or None)");
             }
+            if (g_signed_literals && it->kind == Expr::K::Unsupported && (it->id == "-" || it->id == "+") &&
+                it->kids[0].kind == Expr::K::Const &&
+                (it->kids[0].ctype == Expr::C::Int || it->kids[0].ctype == Expr::C::Float)) {
+                Json v = it->kids[0].value;
+                if (it->id == "-") {
+                    if (v.is_number_float())
+                        v = -v.get<double>();
+                    else
+                        v = -v.get<int64_t>();
+                }
+                add_literal(t.literals, std::move(v));
+                continue;
+            }
             Val inner = resolve(*it);  // Literal[Literal['a'], 'b'] flattens
             if (inner.v == Val::V::Type && inner.type.kind == K::Literal) {
                 for (const auto& l : inner.type.literals) add_literal(t.literals, l);
@@ -358,6 +375,11 @@ ResolvedAnnotation resolve_annotation(const Expr& e) {
 
 TypeSpec TypeSpec::parse(std::string_view text) {
     sig_detail::Expr e = sig_detail::parse_expression(text);
+    struct SignedLiterals {
+        bool saved = sig_detail::g_signed_literals;
+        SignedLiterals() { sig_detail::g_signed_literals = true; }
+        ~SignedLiterals() { sig_detail::g_signed_literals = saved; }
+    } signed_literals;
     if (e.kind == sig_detail::Expr::K::Const && e.ctype == sig_detail::Expr::C::None) {
         TypeSpec t;  // standalone, `None` means NoneType (only a field annotation of None falls back to str)
         t.kind = Kind::None;

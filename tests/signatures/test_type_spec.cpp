@@ -117,6 +117,12 @@ TEST(TypeSpec, LiteralQuotingFollowsDSPy) {
     EXPECT_EQ(rendered("Literal['''tri''']"), "Literal['tri']");
 }
 
+TEST(TypeSpec, SignedLiteralsAreAcceptedInAnnotationsButNotInSignatureStrings) {
+    EXPECT_EQ(rendered("Literal[-1, 0, +2, -2.5]"), "Literal[-1, 0, 2, -2.5]");
+    EXPECT_EQ(schema("Literal[-1]"), R"({"type": "integer", "const": -1})");
+    EXPECT_THROW(Signature("a -> b: Literal[-1]"), SignatureError);  // DSPy's _parse_type_node has no UnaryOp case
+}
+
 TEST(TypeSpec, LiteralDeduplicatesByValueAndTypeAndFlattens) {
     EXPECT_EQ(rendered("Literal[1, 1, 2]"), "Literal[1, 2]");
     EXPECT_EQ(rendered("Literal[1, True]"), "Literal[1, True]");
@@ -197,7 +203,8 @@ TEST(TypeSpec, MalformedAnnotationsNameTheOffendingPart) {
     EXPECT_NE(parse_error("int[str]").find("'int' is not subscriptable"), std::string::npos);
     EXPECT_NE(parse_error("list[int][str]").find("'list[int]' is not subscriptable"), std::string::npos);
     EXPECT_NE(parse_error("Optional").find("'Optional' needs type arguments"), std::string::npos);
-    EXPECT_NE(parse_error("Literal[-1]").find("'-1'"), std::string::npos);
+    EXPECT_NE(parse_error("Literal[~1]").find("'~1'"), std::string::npos);
+    EXPECT_NE(parse_error("list[-1]").find("'-1'"), std::string::npos);
     EXPECT_NE(parse_error("Literal[int]").find("'int'"), std::string::npos);
     EXPECT_NE(parse_error("Literal[b'x']").find("b'x'"), std::string::npos);
     EXPECT_NE(parse_error("Union[int, 1]").find("received: 1"), std::string::npos);
