@@ -82,7 +82,11 @@ struct Field {
     /// An output field with DSPy's defaults. @sa dspy.OutputField
     static Field output(std::string name, TypeSpec type = {}, std::string desc = {});
     /// Whether the description is DSPy's placeholder `${name}`.
-    [[nodiscard]] bool has_default_desc() const { return desc == "${" + name + "}"; }
+    [[nodiscard]] bool has_default_desc() const {
+        // called per field on every prompt: compare in place rather than building "${name}"
+        return desc.size() == name.size() + 3 && desc.compare(0, 2, "${") == 0 && desc.back() == '}' &&
+               desc.compare(2, name.size(), name) == 0;
+    }
     /// Member-wise equality (unlike Signature's, which follows Signature.equals).
     friend bool operator==(const Field&, const Field&) = default;
 };
