@@ -98,6 +98,12 @@ void EventLoop::run_until(const bool* done) {
     }
 }
 
+void resume_inline(std::coroutine_handle<> h) {
+    detail::TaskContext mine = detail::capture_context();
+    h.resume();
+    detail::restore_context(std::move(mine));
+}
+
 void EventLoop::add_detached(DetachedBase* d) {
     detached_.push_back(d);
     no_detached_ = false;

@@ -118,14 +118,23 @@ dspy::Task<std::string> waits(Event& ev) {
 dspy::Task<std::string> wakes(Event& ev) {
     auto scope = dspy::context(with_marker("waker"));
     co_await dspy::sleep(1ms);
-    ev.waiter.resume();  // runs the waiter inline, from inside our context
+    dspy::resume_inline(ev.waiter);  // runs the waiter inline, from inside our context
+    co_return marker();
+}
+
+dspy::Task<std::string> wakes_by_post(Event& ev) {
+    auto scope = dspy::context(with_marker("waker"));
+    co_await dspy::sleep(1ms);
+    dspy::EventLoop::current()->post(ev.waiter);  // asyncio's way: the waiter runs later, on the loop
     co_return marker();
 }
 
 dspy::Task<std::string> wake_scenario() {
     Event ev;
     auto [a, b] = co_await dspy::when_all(waits(ev), wakes(ev));
-    co_return a + "," + b + "," + marker();
+    Event ev2;
+    auto [c, d] = co_await dspy::when_all(waits(ev2), wakes_by_post(ev2));
+    co_return a + "," + b + "," + c + "," + d + "," + marker();
 }
 
 // when_all children inherit the parent's context at fork; their overrides reach neither parent nor siblings.
@@ -290,7 +299,7 @@ TEST_F(Settings, TaskKeepsContextWhenResumedOnAnotherThread) {
 }
 
 TEST_F(Settings, TaskWokenFromAnotherContextKeepsItsOwn) {
-    EXPECT_EQ(dspy::run(wake_scenario()), "waiter,waker,none");
+    EXPECT_EQ(dspy::run(wake_scenario()), "waiter,waker,waiter,waker,none");
 }
 
 TEST_F(Settings, WhenAllChildrenInheritAtForkAndNeverLeak) {

@@ -98,13 +98,18 @@ private:
     bool no_detached_ = true;                       // loop thread only
 };
 
+/// Resumes `h` right here and then puts back the caller's settings context. Use it (or `EventLoop::post`)
+/// to wake another task from inside a task: a bare `h.resume()` would leave the woken task's context on
+/// this thread once it suspends again. @sa folly::coro::Baton::post
+void resume_inline(std::coroutine_handle<> h);
+
 namespace detail {
 /// Resumes `h` on `loop` (posted) or, without a loop, right here.
 inline void resume_on(EventLoop* loop, std::coroutine_handle<> h) {
     if (loop)
         loop->post(h);
     else
-        h.resume();
+        resume_inline(h);
 }
 }  // namespace detail
 

@@ -31,6 +31,11 @@ void drive_root(std::coroutine_handle<> h, TaskPromiseBase& promise, RootState& 
 void spawn_detached(std::coroutine_handle<> h, TaskPromiseBase& promise);
 
 template <typename A>
+struct IsTask : std::false_type {};
+template <typename T>
+struct IsTask<Task<T>> : std::true_type {};
+
+template <typename A>
 auto await_any(A a) -> Task<std::remove_cvref_t<decltype(get_awaiter(std::declval<A>()).await_resume())>> {
     co_return co_await std::move(a);
 }
@@ -68,8 +73,7 @@ template <typename A>
 decltype(auto) sync_wait(A&& awaitable) {
     if (EventLoop::current() != nullptr)
         throw std::logic_error("dspy::sync_wait would block the event loop running on this thread; co_await instead");
-    if constexpr (requires { typename std::remove_cvref_t<A>::promise_type; } &&
-                  std::is_same_v<std::remove_cvref_t<A>, Task<typename std::remove_cvref_t<A>::value_type>>)
+    if constexpr (detail::IsTask<std::remove_cvref_t<A>>::value)
         return detail::drive(std::move(awaitable), false);
     else
         return detail::drive(detail::await_any(std::forward<A>(awaitable)), false);

@@ -225,6 +225,18 @@ public:
     };
     Awaiter operator co_await() && noexcept { return Awaiter{h_}; }
 
+    /// Awaiting an lvalue task yields a reference to its result, which lives as long as the task.
+    struct LvalueAwaiter : Awaiter {
+        decltype(auto) await_resume() {
+            if (!this->h) throw std::logic_error("co_await on an empty dspy::Task (moved from?)");
+            if constexpr (std::is_void_v<T>)
+                this->h.promise().result();
+            else
+                return static_cast<std::add_lvalue_reference_t<T>>(this->h.promise().result());
+        }
+    };
+    LvalueAwaiter operator co_await() & noexcept { return LvalueAwaiter{{h_}}; }
+
     /// The coroutine handle (for runtime machinery: run, when_all, spawn).
     [[nodiscard]] handle_type handle() const noexcept { return h_; }
     /// Gives up ownership of the coroutine frame.
