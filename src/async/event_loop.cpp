@@ -15,23 +15,17 @@ EventLoop::~EventLoop() = default;
 EventLoop* EventLoop::current() noexcept { return tl_loop; }
 
 void EventLoop::post(std::coroutine_handle<> h) {
-    bool wake;
-    {
-        std::lock_guard lk(mu_);
-        queue_.push_back(Item{h, nullptr, nullptr});
-        wake = sleeping_;
-    }
-    if (wake) cv_.notify_one();
+    // Notify under the lock: once it is released the loop may finish and destroy this object.
+    std::lock_guard lk(mu_);
+    queue_.push_back(Item{h, nullptr, nullptr});
+    if (sleeping_) cv_.notify_one();
 }
 
 void EventLoop::post(Callback fn, void* arg) {
-    bool wake;
-    {
-        std::lock_guard lk(mu_);
-        queue_.push_back(Item{{}, fn, arg});
-        wake = sleeping_;
-    }
-    if (wake) cv_.notify_one();
+    // Notify under the lock: once it is released the loop may finish and destroy this object.
+    std::lock_guard lk(mu_);
+    queue_.push_back(Item{{}, fn, arg});
+    if (sleeping_) cv_.notify_one();
 }
 
 std::shared_ptr<EventLoop::Timer> EventLoop::call_at(Clock::time_point when, Callback fn, void* arg) {

@@ -220,7 +220,7 @@ public:
             else if constexpr (std::is_reference_v<T>)
                 return h.promise().result();
             else
-                return std::move(h.promise()).result();
+                return T(std::move(h.promise()).result());  // by value: no reference into a dying frame
         }
     };
     Awaiter operator co_await() && noexcept { return Awaiter{h_}; }
