@@ -87,6 +87,9 @@ TEST(Task, ReferenceAndMoveOnlyResults) {
 }
 
 TEST(Task, DeepChainsUseSymmetricTransfer) {
+#if defined(__SANITIZE_ADDRESS__) && !defined(__clang__)
+    GTEST_SKIP() << "g++ with AddressSanitizer does not turn symmetric transfer into a tail call";
+#endif
     // Without symmetric transfer 100000 nested resumes would overflow the stack.
     EXPECT_EQ(dspy::run(chain(100000)), 100000);
 }

@@ -76,21 +76,23 @@ struct Settings {
 /// Which settings to change; unset members are left alone.
 /// `dspy::configure({.lm = lm, .async_max_workers = 4})`. @sa dspy.configure keyword arguments
 struct SettingsOverrides {
-    std::optional<std::shared_ptr<BaseLM>> lm;
-    std::optional<std::shared_ptr<const Adapter>> adapter;
-    std::optional<int> async_max_workers;
-    std::optional<bool> allow_tool_async_sync_conversion;
-    std::optional<bool> disable_history;
-    std::optional<bool> track_usage;
-    std::optional<bool> provide_traceback;
-    std::optional<int> num_threads;
-    std::optional<int> max_errors;
-    std::optional<int> max_history_size;
-    std::optional<int> max_trace_size;
-    std::optional<bool> warn_on_type_mismatch;
-    std::optional<Json> extra;  ///< merged key by key
-    std::optional<std::shared_ptr<Trace>> trace;  ///< a fresh Trace for a task-local trace; nullptr disables
-    std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks;
+    // Every member has a default initializer so that g++ -Wextra does not warn about designated
+    // initialisers that name only some of them (-Wmissing-field-initializers).
+    std::optional<std::shared_ptr<BaseLM>> lm{};
+    std::optional<std::shared_ptr<const Adapter>> adapter{};
+    std::optional<int> async_max_workers{};
+    std::optional<bool> allow_tool_async_sync_conversion{};
+    std::optional<bool> disable_history{};
+    std::optional<bool> track_usage{};
+    std::optional<bool> provide_traceback{};
+    std::optional<int> num_threads{};
+    std::optional<int> max_errors{};
+    std::optional<int> max_history_size{};
+    std::optional<int> max_trace_size{};
+    std::optional<bool> warn_on_type_mismatch{};
+    std::optional<Json> extra{};  ///< merged key by key
+    std::optional<std::shared_ptr<Trace>> trace{};  ///< a fresh Trace for a task-local trace; nullptr disables
+    std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.
