@@ -174,6 +174,23 @@ dspy::Task<std::string> directly_awaited_child_cannot_change_parent() {
     co_return marker();
 }
 
+// A spawned task starts with the spawner's snapshot at spawn time; its own overrides stay inside it.
+dspy::Task<void> spawned(std::string& seen, std::string& seen_after_override) {
+    seen = marker();
+    auto scope = dspy::context(with_marker("spawned"));
+    co_await dspy::sleep(1ms);
+    seen_after_override = marker();
+}
+
+dspy::Task<std::string> spawn_scenario(std::string& seen, std::string& seen_after_override) {
+    {
+        auto scope = dspy::context(with_marker("spawner"));
+        dspy::spawn(spawned(seen, seen_after_override));
+    }
+    co_await dspy::sleep(20ms);
+    co_return marker();
+}
+
 // DSPy's test_dspy_context_with_async_task_group: four tasks, each with its own LM and trace.
 dspy::Task<std::string> per_task_lm(std::shared_ptr<FakeLM> lm) {
     auto scope = dspy::context({.lm = lm, .trace = std::make_shared<dspy::Trace>()});
@@ -318,6 +335,13 @@ TEST_F(Settings, RunStartsWithTheCallersContext) {
     auto t = []() -> dspy::Task<std::string> { co_return marker(); };
     EXPECT_EQ(dspy::run(t()), "caller");
     EXPECT_EQ(marker(), "caller");
+}
+
+TEST_F(Settings, SpawnInheritsAtSpawnTime) {
+    std::string seen, seen_after;
+    EXPECT_EQ(dspy::run(spawn_scenario(seen, seen_after)), "none");
+    EXPECT_EQ(seen, "spawner");
+    EXPECT_EQ(seen_after, "spawned");
 }
 
 TEST_F(Settings, AsyncTaskGroupEachWithItsOwnLM) {
