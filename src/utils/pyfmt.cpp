@@ -346,6 +346,10 @@ std::string orjson_dumps(const Json& v, bool indent2, bool sort_keys) {
     return out;
 }
 
+void append_orjson(std::string& out, const Json& v, bool indent2, bool sort_keys) {
+    orjson_rec(out, v, indent2, sort_keys, 0);
+}
+
 std::string repr_str(std::string_view s) {
     const bool has_single = s.find('\'') != std::string_view::npos;
     const bool has_double = s.find('"') != std::string_view::npos;
