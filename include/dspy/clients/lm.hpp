@@ -22,19 +22,19 @@ namespace dspy {
 struct LMOptions {
     /// "chat", "text" or "responses".
     std::string model_type = "chat";
-    std::optional<double> temperature;
-    std::optional<int64_t> max_tokens;
+    std::optional<double> temperature{};
+    std::optional<int64_t> max_tokens{};
     /// Whether calls use DSPy's request cache.
     bool cache = true;
     /// Provider retries after the first failure.
     int num_retries = 3;
     /// Sent with requests, never saved and never part of a cache key.
-    std::optional<std::string> api_key;
+    std::optional<std::string> api_key{};
     /// Sent with requests, saved, not part of a cache key; dropped when loading untrusted state.
-    std::optional<std::string> api_base;
+    std::optional<std::string> api_base{};
     /// Distinguishes cache entries of otherwise identical requests (only meaningful with temperature > 0).
-    std::optional<int64_t> rollout_id;
-    std::optional<std::string> finetuning_model;
+    std::optional<int64_t> rollout_id{};
+    std::optional<std::string> finetuning_model{};
     Json launch_kwargs = Json::object();
     Json train_kwargs = Json::object();
     /// With model_type "responses", system messages are sent as "developer".
