@@ -1,6 +1,10 @@
 #include "utils/json_repair.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstring>
+#include <limits>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -286,6 +290,345 @@ struct StrictJson {
                 return true;
             }
             return false;
+        }
+    }
+};
+
+
+// ---------------------------------------------------------------------------------------------------------
+// ast.literal_eval for the literal forms an LM writes (Python reprs of values).
+
+struct PyLiteral {
+    std::string_view s;
+    size_t i = 0;
+    int depth = 0;  // bracket nesting: newlines are only insignificant inside brackets
+
+    // Skips blanks and comments; inside brackets also newlines and backslash continuations.
+    void ws() {
+        while (i < s.size()) {
+            char c = s[i];
+            if (c == ' ' || c == '\t' || c == '\f') {
+                ++i;
+            } else if (c == '#') {
+                while (i < s.size() && s[i] != '\n' && s[i] != '\r') ++i;
+            } else if (c == '\\' && i + 1 < s.size() && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
+                i += 2;
+                if (s[i - 1] == '\r' && i < s.size() && s[i] == '\n') ++i;
+            } else if ((c == '\n' || c == '\r') && depth > 0) {
+                ++i;
+            } else {
+                return;
+            }
+        }
+    }
+    bool eat(char c) {
+        ws();
+        if (i < s.size() && s[i] == c) {
+            ++i;
+            return true;
+        }
+        return false;
+    }
+    static bool ident_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               static_cast<unsigned char>(c) >= 0x80;
+    }
+
+    // Top level: `testlist` (a bare tuple is allowed), then only blank lines and comments.
+    bool top(Json& out) {
+        if (!expr_list(out, '\0')) return false;
+        while (true) {
+            ws();
+            if (i >= s.size()) return true;
+            if (s[i] != '\n' && s[i] != '\r') return false;
+            ++i;
+        }
+    }
+    // expr (',' expr)* [','] -> a tuple when a comma appears.
+    bool expr_list(Json& out, char closer) {
+        Json first;
+        if (!expr(first)) return false;
+        ws();
+        if (i >= s.size() || s[i] != ',') {
+            out = std::move(first);
+            return true;
+        }
+        out = Json::array();
+        out.push_back(std::move(first));
+        while (eat(',')) {
+            ws();
+            if (i >= s.size() || s[i] == closer || ((s[i] == '\n' || s[i] == '\r') && depth == 0)) break;
+            Json v;
+            if (!expr(v)) return false;
+            out.push_back(std::move(v));
+        }
+        return true;
+    }
+    bool expr(Json& out) {
+        ws();
+        if (i >= s.size()) return false;
+        char c = s[i];
+        if (c == '+' || c == '-') {  // only a sign directly on a number literal
+            ++i;
+            ws();
+            if (i >= s.size() || !(std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) return false;
+            if (!number(out)) return false;
+            if (c == '-') {
+                if (out.is_number_float()) {
+                    out = -out.get<double>();
+                } else if (out.is_number_unsigned()) {
+                    auto u = out.get<std::uint64_t>();
+                    if (u == 9223372036854775808ull) {
+                        out = std::numeric_limits<std::int64_t>::min();
+                    } else {
+                        out = -static_cast<double>(u);
+                    }
+                } else {
+                    out = -out.get<std::int64_t>();
+                }
+            }
+            return true;
+        }
+        if (c == '[' || c == '(' || c == '{') return container(out);
+        if (c == '.' || std::isdigit(static_cast<unsigned char>(c))) return number(out);
+        if (ident_char(c)) {
+            size_t start = i;
+            while (i < s.size() && ident_char(s[i])) ++i;
+            std::string_view word = s.substr(start, i - start);
+            ws();
+            if (i < s.size() && (s[i] == '\'' || s[i] == '"')) {
+                i = start;
+                return strings(out);
+            }
+            if (word == "True") return out = true, true;
+            if (word == "False") return out = false, true;
+            if (word == "None") return out = nullptr, true;
+            return false;
+        }
+        if (c == '\'' || c == '"') return strings(out);
+        return false;
+    }
+    bool container(Json& out) {
+        char open = s[i++];
+        char close = open == '[' ? ']' : open == '(' ? ')' : '}';
+        if (depth >= kMaxDepth) return false;
+        ++depth;
+        bool ok = container_body(out, open, close);
+        --depth;
+        return ok;
+    }
+    bool container_body(Json& out, char open, char close) {
+        if (eat(close)) {
+            out = open == '{' ? Json::object() : Json::array();
+            return true;
+        }
+        if (open == '(') {
+            Json v;
+            if (!expr_list(v, ')')) return false;
+            if (!eat(')')) return false;
+            out = std::move(v);  // (x) is x; (x,) was already made a tuple
+            return true;
+        }
+        if (open == '[') {
+            out = Json::array();
+            while (true) {
+                Json v;
+                if (!expr(v)) return false;
+                out.push_back(std::move(v));
+                if (eat(close)) return true;
+                if (!eat(',')) return false;
+                if (eat(close)) return true;
+            }
+        }
+        // dict or set, decided by the first element
+        Json first;
+        if (!expr(first)) return false;
+        if (eat(':')) {
+            out = Json::object();
+            while (true) {
+                if (!first.is_string()) return false;  // only str keys have a JSON form
+                Json v;
+                if (!expr(v)) return false;
+                out[first.get<std::string>()] = std::move(v);
+                if (eat(close)) return true;
+                if (!eat(',')) return false;
+                if (eat(close)) return true;
+                if (!expr(first) || !eat(':')) return false;
+            }
+        }
+        out = Json::array();
+        auto add = [&out](Json v) {
+            for (const auto& e : out)
+                if (e == v) return;  // a set keeps one of equal members
+            out.push_back(std::move(v));
+        };
+        add(std::move(first));
+        while (true) {
+            if (eat(close)) return true;
+            if (!eat(',')) return false;
+            if (eat(close)) return true;
+            Json v;
+            if (!expr(v)) return false;
+            add(std::move(v));
+        }
+    }
+    bool number(Json& out) {
+        size_t start = i;
+        auto digits = [&](auto pred) {
+            size_t n = 0;
+            while (i < s.size() && (pred(s[i]) || (s[i] == '_' && n > 0 && i + 1 < s.size() && pred(s[i + 1])))) {
+                ++i;
+                ++n;
+            }
+            return n;
+        };
+        auto dec = [](char ch) { return ch >= '0' && ch <= '9'; };
+        if (s[i] == '0' && i + 1 < s.size() && std::strchr("xXoObB", s[i + 1]) && s[i + 1] != '\0') {
+            char kind = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i + 1])));
+            i += 2;
+            if (i < s.size() && s[i] == '_') ++i;
+            int base = kind == 'x' ? 16 : kind == 'o' ? 8 : 2;
+            auto pred = [base](char ch) {
+                int d = StrictJson::hexval(ch);
+                return d >= 0 && d < base;
+            };
+            size_t begin = i;
+            if (digits(pred) == 0) return false;
+            std::string t;
+            for (size_t k = begin; k < i; ++k)
+                if (s[k] != '_') t.push_back(s[k]);
+            std::uint64_t v = 0;
+            auto r = std::from_chars(t.data(), t.data() + t.size(), v, base);
+            if (r.ec != std::errc()) return false;
+            if (v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                out = static_cast<std::int64_t>(v);
+            } else {
+                out = v;
+            }
+            return !(i < s.size() && ident_char(s[i]));
+        }
+        size_t int_digits = digits(dec);
+        bool is_float = false;
+        if (i < s.size() && s[i] == '.') {
+            ++i;
+            is_float = true;
+            if (i < s.size() && dec(s[i])) digits(dec);
+            else if (int_digits == 0) return false;
+        }
+        if (int_digits == 0 && !is_float) return false;
+        if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+            size_t save = i++;
+            if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+            if (digits(dec) == 0) {
+                i = save;
+                return false;
+            }
+            is_float = true;
+        }
+        if (i < s.size() && (s[i] == 'j' || s[i] == 'J')) return false;  // complex: no JSON form
+        if (i < s.size() && ident_char(s[i])) return false;
+        std::string t;
+        for (size_t k = start; k < i; ++k)
+            if (s[k] != '_') t.push_back(s[k]);
+        if (!is_float && t.size() > 1 && t[0] == '0' && t.find_first_not_of('0') != std::string::npos)
+            return false;  // 007 is a SyntaxError in Python 3
+        out = StrictJson::number_value(t, is_float);
+        return true;
+    }
+    // One or more adjacent string literals, concatenated.
+    bool strings(Json& out) {
+        std::string acc;
+        bool any = false;
+        while (true) {
+            ws();
+            size_t save = i;
+            bool raw = false, bytes = false, fstr = false;
+            while (i < s.size() && std::strchr("rRbBuUfF", s[i]) && s[i] != '\0' && i - save < 2) {
+                char p = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+                raw = raw || p == 'r';
+                bytes = bytes || p == 'b';
+                fstr = fstr || p == 'f';
+                ++i;
+            }
+            if (i >= s.size() || (s[i] != '\'' && s[i] != '"')) {
+                i = save;
+                break;
+            }
+            if (bytes || fstr) return false;
+            if (!one_string(acc, raw)) return false;
+            any = true;
+        }
+        if (!any) return false;
+        out = std::move(acc);
+        return true;
+    }
+    bool one_string(std::string& acc, bool raw) {
+        char q = s[i];
+        bool triple = s.substr(i, 3) == std::string(3, q);
+        i += triple ? 3 : 1;
+        while (true) {
+            if (i >= s.size()) return false;
+            char c = s[i];
+            if (c == q && (!triple || s.substr(i, 3) == std::string(3, q))) {
+                i += triple ? 3 : 1;
+                return true;
+            }
+            if ((c == '\n' || c == '\r') && !triple) return false;
+            if (c != '\\') {
+                acc.push_back(c);
+                ++i;
+                continue;
+            }
+            if (i + 1 >= s.size()) return false;
+            char e = s[i + 1];
+            if (raw) {
+                acc.push_back('\\');
+                acc.push_back(e);
+                i += 2;
+                continue;
+            }
+            i += 2;
+            switch (e) {
+                case '\n': break;
+                case '\\': acc.push_back('\\'); break;
+                case '\'': acc.push_back('\''); break;
+                case '"': acc.push_back('"'); break;
+                case 'a': acc.push_back('\a'); break;
+                case 'b': acc.push_back('\b'); break;
+                case 'f': acc.push_back('\f'); break;
+                case 'n': acc.push_back('\n'); break;
+                case 'r': acc.push_back('\r'); break;
+                case 't': acc.push_back('\t'); break;
+                case 'v': acc.push_back('\v'); break;
+                case 'x':
+                case 'u':
+                case 'U': {
+                    size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+                    if (i + n > s.size()) return false;
+                    char32_t v = 0;
+                    for (size_t k = 0; k < n; ++k) {
+                        int d = StrictJson::hexval(s[i + k]);
+                        if (d < 0) return false;
+                        v = v * 16 + static_cast<char32_t>(d);
+                    }
+                    if (v > 0x10ffff) return false;
+                    i += n;
+                    append_utf8(acc, v);
+                    break;
+                }
+                default:
+                    if (e >= '0' && e <= '7') {
+                        char32_t v = static_cast<char32_t>(e - '0');
+                        for (int k = 0; k < 2 && i < s.size() && s[i] >= '0' && s[i] <= '7'; ++k)
+                            v = v * 8 + static_cast<char32_t>(s[i++] - '0');
+                        append_utf8(acc, v);
+                    } else if (e == 'N') {
+                        return false;  // \N{NAME}: no name table here
+                    } else {
+                        acc.push_back('\\');  // unknown escapes stay as written
+                        acc.push_back(e);
+                    }
+            }
         }
     }
 };
@@ -1651,6 +1994,19 @@ std::optional<Json> json_loads(std::string_view text) {
     if (!p.value(v)) return std::nullopt;
     p.ws();
     if (p.i != text.size()) return std::nullopt;
+    return v;
+}
+
+std::optional<Json> literal_eval(std::string_view text) {
+    size_t k = 0;
+    while (k < text.size() && (text[k] == ' ' || text[k] == '\t')) ++k;
+    PyLiteral p{text.substr(k)};
+    Json v;
+    try {
+        if (!p.top(v)) return std::nullopt;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
     return v;
 }
 
