@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "dspy/utils/exceptions.hpp"
@@ -42,10 +43,18 @@ std::string canonical_request_json(const Json& request, std::span<const std::str
 }
 
 std::string sha256_hex(std::string_view data) {
+    // Fetching the algorithm and allocating a context cost about as much as hashing a short prompt, so both are
+    // done once (the context once per thread).
+    static EVP_MD* const md_type = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    struct CtxFree {
+        void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+    };
+    thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
-        throw DSPyError("SHA-256 failed in OpenSSL's EVP_Digest");
+    if (!md_type || !ctx || EVP_DigestInit_ex(ctx.get(), md_type, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
+        throw DSPyError("SHA-256 is unavailable from OpenSSL (EVP_MD_fetch/EVP_Digest failed)");
     static constexpr char hexdigits[] = "0123456789abcdef";
     std::string out(static_cast<size_t>(len) * 2, '0');
     for (unsigned int i = 0; i < len; ++i) {

@@ -271,7 +271,7 @@ void LM::warn_zero_temp_rollout(const Json* temperature, const Json* rollout_id)
         warn("rollout_id has no effect when temperature=0; set temperature>0 to bypass the cache.");
 }
 
-LMCallRequest LM::build_request(const Json& messages, const Json& kwargs, bool async_call) const {
+LMCallRequest LM::build_request(Json messages, const Json& kwargs, bool async_call) const {
     if (!messages.is_array()) throw TypeError(std::string("LM messages must be a list, got ") + messages.type_name());
     if (messages.empty()) throw ValueError("LM call without messages: pass at least one message or a prompt");
     if (!kwargs.is_null() && !kwargs.is_object())
@@ -296,21 +296,10 @@ LMCallRequest LM::build_request(const Json& messages, const Json& kwargs, bool a
     Json& req = out.request;
     req = Json::object();
     req["model"] = model_;
-    if (use_developer_role_ && model_type_ == "responses") {
-        Json msgs = Json::array();
-        for (const auto& m : messages) {
-            if (m.is_object() && m.value("role", Json()) == "system") {
-                Json copy = m;
-                copy["role"] = "developer";
-                msgs.push_back(std::move(copy));
-            } else {
-                msgs.push_back(m);
-            }
-        }
-        req["messages"] = std::move(msgs);
-    } else {
-        req["messages"] = messages;
-    }
+    if (use_developer_role_ && model_type_ == "responses")
+        for (auto& m : messages)
+            if (m.is_object() && m.value("role", Json()) == "system") m["role"] = "developer";
+    req["messages"] = std::move(messages);
     for (auto it = merged.begin(); it != merged.end(); ++it) {
         if (it.key() == "model" || it.key() == "messages")
             throw TypeError("LM call got multiple values for '" + it.key() + "'");
@@ -323,7 +312,7 @@ LMCallRequest LM::build_request(const Json& messages, const Json& kwargs, bool a
 LMCallRequest LM::build_prompt_request(std::string_view prompt, const Json& kwargs, bool async_call) const {
     Json messages = Json::array();
     messages.push_back(Json{{"role", "user"}, {"content", std::string(prompt)}});
-    return build_request(messages, kwargs, async_call);
+    return build_request(std::move(messages), kwargs, async_call);
 }
 
 }  // namespace dspy

@@ -83,8 +83,9 @@ public:
 
     /// The request DSPy builds and hashes for `lm(messages=..., **kwargs)` (or `await lm.acall(...)` when
     /// `async_call`). `kwargs` override the LM's own; `cache` among them selects caching and is not sent.
+    /// Pass the messages with std::move to avoid copying them into the request.
     /// @throws TypeError when kwargs is not an object or repeats `model`/`messages`. @sa dspy.LM.forward
-    [[nodiscard]] LMCallRequest build_request(const Json& messages, const Json& kwargs = Json::object(),
+    [[nodiscard]] LMCallRequest build_request(Json messages, const Json& kwargs = Json::object(),
                                               bool async_call = false) const;
     /// The same for `lm(prompt)`: the prompt becomes one user message. @sa dspy.LM.forward
     [[nodiscard]] LMCallRequest build_prompt_request(std::string_view prompt, const Json& kwargs = Json::object(),
