@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -61,6 +62,7 @@ struct Token {
     size_t begin = 0, end = 0;
     Json value;
     Expr::C ctype = Expr::C::None;
+    bool fstring = false;
 };
 
 // Python's tokenizer over the text inside `def f(...)`: newlines are insignificant (we are inside parentheses),
@@ -175,8 +177,12 @@ private:
             tok_.text = std::string(1, static_cast<char>(c));
             ++i_;
         } else {
-            std::string shown = c < 0x80 ? std::string(1, static_cast<char>(c)) : std::string(s_.substr(i_, len ? len : 1));
-            fail("invalid character '" + shown + "' in signature text '" + std::string(s_) + "'");
+            char32_t cp = c;
+            if (c >= 0x80) (void)decode_utf8(s_, i_, cp);
+            char hex[16];
+            std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+            std::string shown = (c < 0x20 || c == 0x7F) ? std::string() : std::string(s_.substr(i_, len ? len : 1)) + " ";
+            fail("invalid character " + shown + "(" + hex + ") in signature text '" + std::string(s_) + "'");
         }
         tok_.end = i_;
     }
@@ -387,7 +393,7 @@ private:
         tok_.t = Token::T::String;
         tok_.end = i_;
         tok_.text = std::string(s_.substr(b, i_ - b));
-        if (fstr) fail("f-strings are not supported in signature strings: " + tok_.text);
+        tok_.fstring = fstr;  // fine in an (ignored) default, rejected in an annotation
         tok_.ctype = bytes ? Expr::C::Bytes : Expr::C::Str;
         tok_.value = out;
     }
@@ -558,9 +564,10 @@ private:
     Expr unary() {
         if (is_op("-") || is_op("+") || is_op("~")) {
             size_t b = lx_.peek().begin;
-            lx_.next();
+            std::string op = lx_.next().text;
             Expr inner = unary();
             Expr u = make(Expr::K::Unsupported, b, last_end_);
+            u.id = op;  // "-", "+" or "~"
             u.kids.push_back(std::move(inner));
             return u;
         }
@@ -667,11 +674,13 @@ private:
             }
             case Token::T::String: {
                 Token s = lx_.next();
+                if (s.fstring) syntax_error(s, "f-strings are not types");
                 std::string joined = s.value.get<std::string>();
                 Expr::C ct = s.ctype;
                 last_end_ = s.end;
                 while (lx_.peek().t == Token::T::String) {  // implicit concatenation: 'a' 'b'
                     Token more = lx_.next();
+                    if (more.fstring) syntax_error(more, "f-strings are not types");
                     if (more.ctype != ct) syntax_error(more, "cannot mix bytes and nonbytes literals");
                     joined += more.value.get<std::string>();
                     last_end_ = more.end;

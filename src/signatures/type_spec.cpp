@@ -17,6 +17,10 @@ using K = TypeSpec::Kind;
 
 [[noreturn]] void fail(const std::string& msg) { throw SignatureError(msg); }
 
+// DSPy's string grammar has no case for unary minus, so `Literal[-1]` fails inside Signature("..."), while the same
+// annotation written in Python code is fine. TypeSpec::parse reads a Python annotation and turns this on.
+thread_local bool g_signed_literals = false;
+
 // What a name or expression resolves to before it is known to be a type.
 struct Val {
     enum class V { Type, Special, Module, Const, Tuple } v = V::Type;
@@ -152,10 +156,19 @@ std::string const_class(const Expr& e) {
     fail("Field types must be types, but received: '" + e.text + "'");
 }
 
-// A type argument: a type, or `None` standing for NoneType (typing does that conversion).
-TypeSpec as_type(const Val& v) {
+TypeSpec resolve_forward_ref(const Expr& e);
+
+// A type argument: a type, `None` standing for NoneType, or a string naming a type (a forward reference, which
+// pydantic evaluates). `keep_none` is for builtin generics: `list[None]` keeps the constant and prints `None`,
+// where typing's own forms convert it to NoneType.
+TypeSpec as_type(const Val& v, bool keep_none = false) {
     if (v.v == Val::V::Type) return v.type;
-    if (v.v == Val::V::Const && v.expr->ctype == Expr::C::None) return scalar(K::None);
+    if (v.v == Val::V::Const && v.expr->ctype == Expr::C::None) {
+        TypeSpec t = scalar(K::None);
+        if (keep_none) t.name = "None";
+        return t;
+    }
+    if (v.v == Val::V::Const && v.expr->ctype == Expr::C::Str) return resolve_forward_ref(*v.expr);
     not_a_type(v);
 }
 
@@ -208,6 +221,19 @@ Val subscript(const Expr& e) {
                 fail("Unsupported Literal value " + it->text + " in '" + e.text +
                      "' (use strings, integers, floats, booleans or None)");
             }
+            if (g_signed_literals && it->kind == Expr::K::Unsupported && (it->id == "-" || it->id == "+") &&
+                it->kids[0].kind == Expr::K::Const &&
+                (it->kids[0].ctype == Expr::C::Int || it->kids[0].ctype == Expr::C::Float)) {
+                Json v = it->kids[0].value;
+                if (it->id == "-") {
+                    if (v.is_number_float())
+                        v = -v.get<double>();
+                    else
+                        v = -v.get<int64_t>();
+                }
+                add_literal(t.literals, std::move(v));
+                continue;
+            }
             Val inner = resolve(*it);  // Literal[Literal['a'], 'b'] flattens
             if (inner.v == Val::V::Type && inner.type.kind == K::Literal) {
                 for (const auto& l : inner.type.literals) add_literal(t.literals, l);
@@ -229,6 +255,7 @@ Val subscript(const Expr& e) {
         }
         std::vector<TypeSpec> members;
         for (const auto& a : args) members.push_back(as_type(a));
+        if (members.empty()) fail("Cannot take a Union of no types (in '" + e.text + "')");
         return type_val(make_union(std::move(members)), e);
     }
     if (base.v != Val::V::Type || !base.generic_origin) {
@@ -236,6 +263,7 @@ Val subscript(const Expr& e) {
         fail("'" + what + "' is not subscriptable (in '" + e.text + "')");
     }
     TypeSpec t = std::move(base.type);
+    bool builtin_origin = t.name.empty();
     t.name.clear();
     std::string origin = t.render();
     auto want = [&](size_t n) {
@@ -249,6 +277,7 @@ Val subscript(const Expr& e) {
         case K::FrozenSet: want(1); break;
         case K::Dict: want(2); break;
         case K::Tuple:
+            if (args.empty()) t.name = "()";  // tuple[()]: get_args is (), so it prints `tuple[]`
             if (args.size() == 2 && args[1].v == Val::V::Const && args[1].expr->ctype == Expr::C::Ellipsis) {
                 t.ellipsis = true;
                 args.pop_back();
@@ -259,9 +288,22 @@ Val subscript(const Expr& e) {
     for (const auto& a : args) {
         if (a.v == Val::V::Const && a.expr->ctype == Expr::C::Ellipsis)
             fail("'...' is only allowed as the second argument of tuple[X, ...] (in '" + e.text + "')");
-        t.args.push_back(as_type(a));
+        t.args.push_back(as_type(a, builtin_origin));
     }
     return type_val(std::move(t), e);
+}
+
+TypeSpec resolve_forward_ref(const Expr& e) {
+    const std::string& text = e.value.get_ref<const std::string&>();
+    Expr inner;
+    try {
+        inner = parse_expression(text);
+    } catch (const SignatureError& err) {
+        fail("Invalid forward reference " + e.text + ": " + err.what());
+    }
+    Val v = resolve(inner);
+    if (v.v != Val::V::Type) fail("Forward reference " + e.text + " does not name a type");
+    return std::move(v.type);
 }
 
 Val resolve(const Expr& e) {
@@ -317,6 +359,15 @@ ResolvedAnnotation resolve_annotation(const Expr& e) {
     Val v = resolve(e);
     if (v.v == Val::V::Const && v.expr->ctype == Expr::C::None) return {TypeSpec::str(), true};
     if (v.v != Val::V::Type) not_a_type(v);
+    // make_signature rejects an unsubscripted typing alias (typing._SpecialGenericAlias is not a type), though
+    // pydantic would take one nested inside another type.
+    if (v.generic_origin && !v.type.name.empty()) {
+        std::string builtin = v.type.render();
+        builtin.resize(builtin.size() - 2);  // "list[]" -> "list"
+        fail("Field types must be types, but received: typing." + v.type.name + " of type <class 'typing." +
+             (v.type.name == "Tuple" ? "_TupleType" : "_SpecialGenericAlias") + "'>. (write " + v.type.name +
+             "[...] or the builtin " + builtin + ")");
+    }
     return {std::move(v.type), false};
 }
 
@@ -324,6 +375,11 @@ ResolvedAnnotation resolve_annotation(const Expr& e) {
 
 TypeSpec TypeSpec::parse(std::string_view text) {
     sig_detail::Expr e = sig_detail::parse_expression(text);
+    struct SignedLiterals {
+        bool saved = sig_detail::g_signed_literals;
+        SignedLiterals() { sig_detail::g_signed_literals = true; }
+        ~SignedLiterals() { sig_detail::g_signed_literals = saved; }
+    } signed_literals;
     if (e.kind == sig_detail::Expr::K::Const && e.ctype == sig_detail::Expr::C::None) {
         TypeSpec t;  // standalone, `None` means NoneType (only a field annotation of None falls back to str)
         t.kind = Kind::None;
@@ -376,7 +432,7 @@ void render_into(const TypeSpec& t, std::string& out) {
         case K::Float: out += "float"; return;
         case K::Bool: out += "bool"; return;
         case K::Any: out += "Any"; return;
-        case K::None: out += "NoneType"; return;
+        case K::None: out += t.name.empty() ? "NoneType" : t.name; return;
         case K::History: out += "History"; return;
         case K::Other: out += t.name; return;
         case K::List: base = "list"; break;
@@ -461,7 +517,10 @@ Json schema_of(const TypeSpec& t) {
         }
         case K::Tuple: {
             Json j = typed("array");
-            if (t.args.empty()) {
+            if (t.args.empty() && t.name == "()") {
+                j["maxItems"] = 0;
+                j["minItems"] = 0;
+            } else if (t.args.empty()) {
                 j["items"] = Json::object();
             } else if (t.ellipsis) {
                 j["items"] = schema_of(t.args[0]);
@@ -514,8 +573,16 @@ Json schema_of(const TypeSpec& t) {
             return j;
         }
         case K::Union: {
+            // pydantic makes a union containing None "nullable": the null alternative always comes last.
             Json any = Json::array();
-            for (const auto& a : t.args) any.push_back(schema_of(a));
+            bool nullable = false;
+            for (const auto& a : t.args) {
+                if (a.kind == K::None)
+                    nullable = true;
+                else
+                    any.push_back(schema_of(a));
+            }
+            if (nullable) any.push_back(typed("null"));
             Json j = Json::object();
             j["anyOf"] = std::move(any);
             return j;
