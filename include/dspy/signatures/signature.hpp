@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,16 +92,21 @@ public:
     [[nodiscard]] const std::string& instructions() const;
     /// All fields: inputs then outputs.
     [[nodiscard]] const std::vector<Field>& fields() const;
-    /// Input fields in order.
-    [[nodiscard]] std::vector<const Field*> input_fields() const;
-    /// Output fields in order.
-    [[nodiscard]] std::vector<const Field*> output_fields() const;
+    /// Input fields in order. Cached: the reference and pointers stay valid while this Signature (or a copy of
+    /// it) lives.
+    [[nodiscard]] const std::vector<const Field*>& input_fields() const;
+    /// Output fields in order (cached, like input_fields()).
+    [[nodiscard]] const std::vector<const Field*>& output_fields() const;
+    /// The input fields as a contiguous view of fields() (no allocation). @sa Signature.input_fields
+    [[nodiscard]] std::span<const Field> inputs() const;
+    /// The output fields as a contiguous view of fields(). @sa Signature.output_fields
+    [[nodiscard]] std::span<const Field> outputs() const;
     /// Number of input fields (fields()[0 .. n_inputs) are the inputs).
     [[nodiscard]] size_t n_inputs() const;
     /// The field of that name, or nullptr.
     [[nodiscard]] const Field* field(std::string_view name) const;
     /// `"a, b -> c"`. @sa Signature.signature
-    [[nodiscard]] std::string signature_string() const;
+    [[nodiscard]] const std::string& signature_string() const;
 
     /// @sa Signature.with_instructions
     [[nodiscard]] Signature with_instructions(std::string_view instructions) const;
