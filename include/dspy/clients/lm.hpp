@@ -91,10 +91,14 @@ public:
     [[nodiscard]] LMCallRequest build_prompt_request(std::string_view prompt, const Json& kwargs = Json::object(),
                                                      bool async_call = false) const;
 
+    /// Whether calls use the request cache unless a call says otherwise. @sa LM.cache
     [[nodiscard]] bool cache() const { return cache_; }
+    /// Provider retries after the first failure. @sa LM.num_retries
     [[nodiscard]] int num_retries() const { return num_retries_; }
+    /// @sa LM.use_developer_role
     [[nodiscard]] bool use_developer_role() const { return use_developer_role_; }
     /// The provider prefix of the model (`openai` for `openai/gpt-4o`; `openai` when there is none).
+    /// @sa LM._provider_name
     [[nodiscard]] std::string provider_name() const;
 
     /// DSPy's test for OpenAI reasoning models, on the text after the last `/`, lower-cased.
