@@ -311,9 +311,14 @@ std::string orjson_float(double v) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
+    // Bytes that need no escape are copied in runs: prompts and cache keys are mostly such text.
     out += '"';
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -323,14 +328,11 @@ void append_json_string(std::string& out, std::string_view s) {
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
             default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    hex(out, c, 2);
-                } else {
-                    out += ch;
-                }
+                out += "\\u00";
+                hex(out, c, 2);
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out += '"';
 }
 
@@ -344,6 +346,10 @@ std::string orjson_dumps(const Json& v, bool indent2, bool sort_keys) {
     std::string out;
     orjson_rec(out, v, indent2, sort_keys, 0);
     return out;
+}
+
+void append_orjson(std::string& out, const Json& v, bool indent2, bool sort_keys) {
+    orjson_rec(out, v, indent2, sort_keys, 0);
 }
 
 std::string repr_str(std::string_view s) {
