@@ -109,9 +109,6 @@ class Server {
     acceptor.set_option(net::socket_base::reuse_address(true));
     acceptor.bind(ep);
     acceptor.listen(net::socket_base::max_listen_connections);
-    std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
-    std::fflush(stdout);
-
     auto stop_all = [this, &acceptor] {
       beast::error_code ec;
       acceptor.close(ec);
@@ -129,6 +126,9 @@ class Server {
       });
     }
     net::co_spawn(main, accept_loop(acceptor), net::detached);
+    // Announced only now that SIGTERM is handled: a script may signal us as soon as it has read the port.
+    std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
+    std::fflush(stdout);
 
     std::vector<std::thread> threads;
     std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
