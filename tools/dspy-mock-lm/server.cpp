@@ -314,7 +314,13 @@ class Server {
       while (now > prev && !s.max_in_flight.compare_exchange_weak(prev, now, std::memory_order_relaxed)) {
       }
     }
-    ~InFlight() { s.in_flight.fetch_sub(1, std::memory_order_relaxed); }
+    ~InFlight() { release(); }
+    // Before a drop, so a client that reconnects at once is not counted twice.
+    void release() {
+      if (live) s.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      live = false;
+    }
+    bool live = true;
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;
   };
@@ -437,6 +443,7 @@ class Server {
     // Faults, in the order a client would meet them on the wire.
     if (opt_.drop > 0 && unit(seq, 1) < opt_.drop) {
       stats_.dropped.fetch_add(1, std::memory_order_relaxed);
+      in_flight.release();
       beast::error_code ec;
       beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ec);
       beast::get_lowest_layer(stream).close(ec);
