@@ -344,6 +344,7 @@ class MockLm : public ::testing::Test {
     EXPECT_GT(s->port(), 0) << "dspy-mock-lm did not report a port";
     return s;
   }
+  void stream_reassembles(std::vector<std::string> args);
   static Response post(int port, const Json& body, const std::string& path = "/v1/chat/completions",
                        const std::vector<std::string>& headers = {}) {
     Conn c(port);
@@ -490,7 +491,16 @@ TEST_F(MockLm, BadRulesFileIsRefusedWithAClearMessage) {
 // ---- streaming ------------------------------------------------------------------------------------------------
 
 TEST_F(MockLm, StreamReassemblesIntoTheSameContentAndEndsWithDone) {
-  auto srv = start({"--chunk-chars", "3"});
+  // Without a delay the events go out in one write; with one, each event is its own write.
+  for (std::vector<std::string> args : {std::vector<std::string>{"--chunk-chars", "3"},
+                                        std::vector<std::string>{"--chunk-chars", "3", "--chunk-delay-ms", "1"}}) {
+    SCOPED_TRACE(args.size() == 2 ? "no delay" : "with delay");
+    stream_reassembles(std::move(args));
+  }
+}
+
+void MockLm::stream_reassembles(std::vector<std::string> args) {
+  auto srv = start(std::move(args));
   Json messages = golden_case("chat_format.jsonl", "cf-basic")["expected"]["messages"];
   std::string expected = content_of(post(srv->port(), chat_body(messages)));
 
