@@ -199,8 +199,10 @@ class Server {
           http::response<http::string_body> res{http::status::bad_request, 11};
           res.set(http::field::content_type, "application/json");
           res.keep_alive(false);
-          res.body() = R"({"error":{"message":"malformed HTTP request: )" + ec.message() +
-                       R"(","type":"invalid_request_error","param":null,"code":null}})";
+          std::string& b = res.body();
+          b = R"({"error":{"message":"malformed HTTP request: )";
+          append_json_escaped(ec.message(), b);
+          b += R"(","type":"invalid_request_error","param":null,"code":null}})";
           res.prepare_payload();
           co_await http::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
         }
