@@ -665,6 +665,23 @@ TEST_F(MockLm, ContextWindowErrorUsesOpenAIsCode) {
   EXPECT_EQ(post(sized->port(), chat_body(user_only(std::string(200, 'x')))).status, 400);
 }
 
+TEST_F(MockLm, RunningOutOfTokensCutsTheAnswerWithFinishReasonLength) {
+  auto srv = start();
+  Json messages = golden_case("chat_format.jsonl", "cf-basic")["expected"]["messages"];
+  std::string full = content_of(post(srv->port(), chat_body(messages)));
+  Response r = post(srv->port(), chat_body(messages, {{"max_tokens", 2}}));
+  Json j = Json::parse(r.body);
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "length");
+  std::string cut = j["choices"][0]["message"]["content"].get<std::string>();
+  EXPECT_LT(cut.size(), full.size());
+  EXPECT_EQ(full.rfind(cut, 0), 0u);  // a prefix of the full answer
+
+  auto forced = start({"--finish-length", "1"});
+  j = Json::parse(post(forced->port(), chat_body(messages)).body);
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(j["choices"][0]["message"]["content"].get<std::string>(), full.substr(0, full.size() / 2));
+}
+
 TEST_F(MockLm, BadRequestsGetClearErrors) {
   auto srv = start();
   Conn c(srv->port());

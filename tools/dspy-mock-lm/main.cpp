@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("--drop", o.drop, "rate of connections closed without an answer")->check(CLI::Range(0.0, 1.0));
   app.add_option("--malformed", o.malformed, "rate of 200 answers whose body is not JSON")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--finish-length", o.finish_length,
+                 "rate of answers cut in half with finish_reason \"length\" (max_tokens always cuts too)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--context-window-error", o.context_window_error, "answer 400 context_length_exceeded");
   app.add_option("--context-window-chars", o.context_window_chars,
                  "answer 400 context_length_exceeded when the prompt is longer than this (0 = off)");

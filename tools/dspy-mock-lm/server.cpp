@@ -88,6 +88,8 @@ struct Scratch {
   std::string event;
   std::string wire;
   Analysis analysis;
+  size_t max_tokens = 0;      // the request's max_tokens / max_completion_tokens (0 = none)
+  bool force_length = false;  // --finish-length drew this request
 };
 
 class Server {
@@ -442,6 +444,15 @@ class Server {
       include_usage = u != it->end() && u->is_boolean() && u->get<bool>();
     }
     const bool json_hint = j.contains("response_format");
+    s.max_tokens = 0;
+    for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+      auto it = j.find(key);
+      if (it != j.end() && it->is_number_integer() && it->get<int64_t>() > 0) {
+        s.max_tokens = static_cast<size_t>(it->get<int64_t>());
+        break;
+      }
+    }
+    s.force_length = opt_.finish_length > 0 && unit(seq, 6) < opt_.finish_length;
 
     // Faults, in the order a client would meet them on the wire.
     if (opt_.drop > 0 && unit(seq, 1) < opt_.drop) {
@@ -523,15 +534,14 @@ class Server {
       append_json_escaped(model, b);
       b += R"(","choices":[)";
       for (int i = 0; i < n; ++i) {
-        s.content.clear();
-        render(s.analysis, i, s.content);
+        const bool cut = produce(s, i);
         completion_chars += s.content.size();
         if (i) b += ',';
         b += R"({"index":)";
         b += std::to_string(i);
         b += R"(,"message":{"role":"assistant","content":")";
         append_json_escaped(s.content, b);
-        b += R"("},"logprobs":null,"finish_reason":"stop"})";
+        b += cut ? R"("},"logprobs":null,"finish_reason":"length"})" : R"("},"logprobs":null,"finish_reason":"stop"})";
       }
       const size_t ct = approx_tokens(completion_chars);
       b += R"(],"usage":{"prompt_tokens":)";
@@ -542,15 +552,15 @@ class Server {
       b += std::to_string(prompt_tokens + ct);
       b += "}}";
     } else {
-      s.content.clear();
-      render(s.analysis, 0, s.content);
+      const bool cut = produce(s, 0);
       b += R"({"id":")";
       b += id;
       b += R"(","type":"message","role":"assistant","content":[{"type":"text","text":")";
       append_json_escaped(s.content, b);
       b += R"("}],"model":")";
       append_json_escaped(model, b);
-      b += R"(","stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":)";
+      b += cut ? R"(","stop_reason":"max_tokens")" : R"(","stop_reason":"end_turn")";
+      b += R"(,"stop_sequence":null,"usage":{"input_tokens":)";
       b += std::to_string(prompt_tokens);
       b += R"(,"output_tokens":)";
       b += std::to_string(approx_tokens(s.content.size()));
@@ -563,6 +573,20 @@ class Server {
     bool ok = co_await send(stream, res, keep);
     res.body().swap(b);  // keep the grown buffer for the next request on this connection
     co_return ok;
+  }
+
+  // Renders choice `i` into s.content; cuts it like a real model does when it runs out of tokens (max_tokens, or
+  // --finish-length: half the answer) and returns true when it did, so the finish reason becomes "length".
+  static bool produce(Scratch& s, int i) {
+    s.content.clear();
+    render(s.analysis, i, s.content);
+    size_t limit = std::string::npos;
+    if (s.max_tokens > 0 && approx_tokens(s.content.size()) > s.max_tokens) limit = s.max_tokens * 4;
+    if (s.force_length) limit = std::min(limit, s.content.size() / 2);
+    if (limit >= s.content.size()) return false;
+    while (limit > 0 && (static_cast<unsigned char>(s.content[limit]) & 0xC0) == 0x80) --limit;
+    s.content.resize(limit);
+    return true;
   }
 
   // Splits `content` into deltas of chunk_chars code points (or bytes with --chunk-split-utf8).
@@ -635,8 +659,7 @@ class Server {
     size_t completion_chars = 0;
     if (api == Api::OpenAI) {
       for (int i = 0; i < n; ++i) {
-        s.content.clear();
-        render(s.analysis, i, s.content);
+        const bool cut = produce(s, i);
         completion_chars += s.content.size();
         const std::string index = std::to_string(i);
         ev = prefix + R"({"index":)" + index +
@@ -653,7 +676,8 @@ class Server {
           ev += "\n\n";
           if (!co_await emit()) co_return false;
         }
-        ev = prefix + R"({"index":)" + index + R"(,"delta":{},"logprobs":null,"finish_reason":"stop"}]})" + "\n\n";
+        ev = prefix + R"({"index":)" + index + R"(,"delta":{},"logprobs":null,"finish_reason":")" +
+             (cut ? "length" : "stop") + "\"}]}\n\n";
         if (!co_await emit()) co_return false;
       }
       if (include_usage) {
@@ -666,8 +690,7 @@ class Server {
       ev = "data: [DONE]\n\n";
       if (!co_await emit()) co_return false;
     } else {
-      s.content.clear();
-      render(s.analysis, 0, s.content);
+      const bool cut = produce(s, 0);
       ev = R"(event: message_start
 data: {"type":"message_start","message":{"id":")" +
            id + R"(","type":"message","role":"assistant","content":[],"model":")";
@@ -690,7 +713,9 @@ data: {"type":"message_start","message":{"id":")" +
       ev = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n";
       if (!co_await emit()) co_return false;
       ev = "event: message_delta\ndata: "
-           R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":)" +
+           R"({"type":"message_delta","delta":{"stop_reason":")";
+      ev += cut ? "max_tokens" : "end_turn";
+      ev += R"(","stop_sequence":null},"usage":{"output_tokens":)" +
            std::to_string(approx_tokens(s.content.size())) + "}}\n\n";
       if (!co_await emit()) co_return false;
       ev = "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";

@@ -30,6 +30,7 @@ struct Options {
   double stall_rate = 1.0;
   double drop = 0;
   double malformed = 0;
+  double finish_length = 0;
   bool context_window_error = false;
   size_t context_window_chars = 0;
   std::string api_key;
