@@ -335,7 +335,7 @@ TEST(ResponseCacheDisk, FloatsAndIntsRoundTrip) {
     Cache c(disk_only(dir));
     auto hit = c.get("k");
     ASSERT_TRUE(hit);
-    EXPECT_EQ(hit->dump(), R"({"a":1,"b":1.0,"c":0.1,"d":"é\n\"x\"","z":null})");
+    EXPECT_EQ(hit->dump(), R"({"a":1,"b":1.0,"c":0.1,"d":"é\n\"x\"","z":null,"usage":{},"cache_hit":true})");
 }
 
 TEST(ResponseCacheDisk, SizeLimitEvictsLeastRecentlyAccessed) {
@@ -496,15 +496,17 @@ TEST(ResponseCacheProcesses, ConcurrentWritersShareTheFile) {
         for (int i = 0; i < 300; ++i) c.put("parent" + std::to_string(i), response("p" + std::to_string(i)));
     }
     ASSERT_EQ(wait_exit(child), 0);
-    Cache c(disk_only(dir));
-    for (int i = 0; i < 300; ++i) {
-        auto a = c.get("child" + std::to_string(i));
-        auto b = c.get("parent" + std::to_string(i));
-        ASSERT_TRUE(a && b) << i;
-        EXPECT_EQ(text_of(*a), "c" + std::to_string(i));
-        EXPECT_EQ(text_of(*b), "p" + std::to_string(i));
-    }
-    // The child also sees what the parent wrote.
+    {
+        Cache c(disk_only(dir));
+        for (int i = 0; i < 300; ++i) {
+            auto a = c.get("child" + std::to_string(i));
+            auto b = c.get("parent" + std::to_string(i));
+            ASSERT_TRUE(a && b) << i;
+            EXPECT_EQ(text_of(*a), "c" + std::to_string(i));
+            EXPECT_EQ(text_of(*b), "p" + std::to_string(i));
+        }
+    }  // closed before forking: SQLite connections (and our writer thread) must not cross a fork
+    // A fresh process also sees what both wrote.
     const pid_t reader = spawn([&] {
         Cache c2(disk_only(dir));
         return c2.get("parent299") && c2.get("child0") ? 0 : 3;

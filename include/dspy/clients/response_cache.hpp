@@ -68,6 +68,8 @@ public:
     Json call(std::string_view key, const std::function<Json()>& fn);
     /// Number of keys currently in flight.
     [[nodiscard]] std::size_t size() const;
+    /// Number of callers waiting for `key`'s leader (0 when it is not in flight).
+    [[nodiscard]] std::size_t waiting(std::string_view key) const;
 
 private:
     struct Impl;
@@ -77,7 +79,8 @@ private:
 /// Two-level response cache: memory (LRU) first, then disk (SQLite, shared by processes, crash-safe).
 /// If the disk cache cannot be opened (unwritable directory, a file that is not our database), a warning goes to
 /// stderr and the cache works memory-only; it never deletes a file it did not create, and a corrupt entry in its
-/// own database is deleted and treated as a miss. Thread-safe.
+/// own database is deleted and treated as a miss. Thread-safe. Like SQLite itself it does not survive fork(): a
+/// child process must not use a cache whose file its parent had open at the time of the fork.
 /// @sa dspy.clients.cache.Cache
 class Cache {
 public:
@@ -98,6 +101,11 @@ public:
     /// happens on a background thread; `get` in this process sees it at once. Disk errors are swallowed (a warning
     /// is printed once). @sa Cache.put
     void put(std::string_view key, Json value, bool enable_memory_cache = true);
+    /// The sync path of the LM layer in one call: a hit returns the stamped copy; on a miss the first caller for
+    /// `key` runs `fn`, stores and returns its value unstamped, while concurrent callers for the same key wait and
+    /// receive a stamped copy (they made no LM call, so they count no usage). An error from `fn` reaches every
+    /// waiter and nothing is stored. @sa dspy.clients.cache.request_cache (which has no single-flight)
+    Json get_or_compute(std::string_view key, const std::function<Json()>& fn, bool enable_memory_cache = true);
     /// Whether `key` is in memory or on disk; neither promotes nor refreshes it. @sa Cache.__contains__
     [[nodiscard]] bool contains(std::string_view key) const;
     /// Drops every memory entry; the disk keeps its. @sa Cache.reset_memory_cache
