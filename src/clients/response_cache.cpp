@@ -24,6 +24,8 @@ struct StringHash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+constexpr std::size_t kMaxDiskValueBytes = 900'000'000;
+
 // DSPy stamps every cache hit so that it counts toward neither usage tracking nor cost.
 void stamp_cache_hit(Json& value) {
     if (!value.is_object()) return;
@@ -268,6 +270,12 @@ std::size_t InFlight::size() const {
     return impl_->waiting.size();
 }
 
+std::size_t InFlight::waiting(std::string_view key) const {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->waiting.find(key);
+    return it == impl_->waiting.end() ? 0 : it->second.size();
+}
+
 // ---- Cache -----------------------------------------------------------------------------------------------------
 
 struct Cache::Impl {
@@ -328,7 +336,9 @@ void Cache::put(std::string_view key, Json value, bool enable_memory_cache) {
     const bool to_memory = impl_->memory && enable_memory_cache;
     if (impl_->disk) {
         try {
-            impl_->disk->put(key, value.dump());
+            std::string text = value.dump();
+            // SQLite refuses values over SQLITE_MAX_LENGTH (1e9 bytes by default), which would fail the whole batch.
+            if (text.size() < kMaxDiskValueBytes) impl_->disk->put(key, std::move(text));
         } catch (const Json::exception&) {
             // Not serialisable (invalid UTF-8 in a string): DSPy swallows disk errors as well.
         }
@@ -338,6 +348,21 @@ void Cache::put(std::string_view key, Json value, bool enable_memory_cache) {
         stamp_cache_hit(value);
         impl_->memory->put(key, std::make_shared<const Json>(std::move(value)));
     }
+}
+
+Json Cache::get_or_compute(std::string_view key, const std::function<Json()>& fn, bool enable_memory_cache) {
+    if (auto hit = get(key)) return std::move(*hit);
+    bool led = false;
+    Json value = impl_->in_flight.call(key, [&] {
+        // A leader that finished between our miss and our lead_or_join has stored its value by now.
+        if (auto hit = get(key)) return std::move(*hit);
+        led = true;
+        Json fresh = fn();
+        put(key, fresh, enable_memory_cache);
+        return fresh;
+    });
+    if (!led) stamp_cache_hit(value);
+    return value;
 }
 
 bool Cache::contains(std::string_view key) const {
