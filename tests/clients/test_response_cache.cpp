@@ -458,6 +458,31 @@ TEST(ResponseCacheDiskFallback, ForeignDatabaseIsLeftAlone) {
     EXPECT_EQ(read_file(dir.db()), before);
 }
 
+TEST(ResponseCacheDiskFallback, DamagedPagesNeverCrash) {
+    TempDir dir;
+    {
+        Cache c(disk_only(dir));
+        for (int i = 0; i < 200; ++i) c.put("k" + std::to_string(i), response(std::to_string(i), 500));
+    }
+    const auto size = fs::file_size(dir.db());
+    ASSERT_GT(size, 3 * 4096U);
+    {
+        std::fstream f(dir.db(), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(4096 + 100);  // past the header page: b-tree pages
+        const std::string junk(3 * 4096, '\x5a');
+        f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+    testing::internal::CaptureStderr();
+    {
+        Cache c(both(dir));
+        for (int i = 0; i < 200; ++i) (void)c.get("k" + std::to_string(i));  // hit or miss, but no crash
+        c.put("new", response("n"));
+        EXPECT_TRUE(c.get("new"));
+    }
+    (void)testing::internal::GetCapturedStderr();  // a warning or none, depending on which pages were hit
+    EXPECT_TRUE(fs::exists(dir.db()));  // damaged or not, the file is never deleted
+}
+
 // ---- several processes -----------------------------------------------------------------------------------------
 
 namespace {
@@ -512,6 +537,22 @@ TEST(ResponseCacheProcesses, ConcurrentWritersShareTheFile) {
         return c2.get("parent299") && c2.get("child0") ? 0 : 3;
     });
     EXPECT_EQ(wait_exit(reader), 0);
+}
+
+TEST(ResponseCacheProcesses, SimultaneousFirstOpen) {
+    TempDir dir;
+    const std::string sub = (fs::path(dir.path()) / "fresh").string();  // nothing exists yet
+    std::vector<pid_t> children;
+    for (int p = 0; p < 4; ++p) {
+        children.push_back(spawn([&, p] {
+            Cache c({.enable_memory_cache = false, .disk_cache_dir = sub});
+            if (!c.disk_cache_enabled()) return 4;
+            for (int i = 0; i < 50; ++i) c.put(std::to_string(p) + "-" + std::to_string(i), Json(i));
+            return 0;
+        }));
+    }
+    for (pid_t child : children) EXPECT_EQ(wait_exit(child), 0);
+    EXPECT_EQ(sql_value((fs::path(sub) / dspy::kDiskCacheFileName).string(), "SELECT count(*) FROM responses"), "200");
 }
 
 TEST(ResponseCacheProcesses, KillNineWhileWritingNeverCorrupts) {
