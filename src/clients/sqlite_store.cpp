@@ -394,6 +394,7 @@ std::optional<std::string> SqliteStore::get(std::string_view key) {
         {
             std::lock_guard lock(impl_->mu);
             impl_->touches.insert_or_assign(std::string(key), now_seconds());
+            ++impl_->submitted;  // so that flush() also waits for the refresh
         }
         impl_->work_cv.notify_one();
     }
