@@ -695,6 +695,7 @@ struct StringState {
     std::vector<char32_t> inline_container_stack;
     bool object_value_has_no_future_delimiter = false;
     int unmatched_opening_braces = 0;
+    long long regex_class_start = -1;  // where a `[...]` character class began in acc, -1 when none is open
 };
 
 class Parser {
@@ -1448,23 +1449,32 @@ private:
         return std::u32string(value);
     }
 
-    static void append_content(StringState& st, char32_t c) {
-        st.acc.push_back(c);
+    static void track(StringState& st, char32_t c, size_t pos) {
         if (c == '{') {
             ++st.unmatched_opening_braces;
         } else if (c == '}' && st.unmatched_opening_braces) {
             --st.unmatched_opening_braces;
+        } else if (c == '[') {
+            st.regex_class_start = static_cast<long long>(pos) + 1;
+        } else if (c == ']') {
+            st.regex_class_start = -1;
         }
+    }
+    static void append_content(StringState& st, char32_t c) {
+        st.acc.push_back(c);
+        track(st, c, st.acc.size() - 1);
     }
     static void rebuild_braces(StringState& st) {
         st.unmatched_opening_braces = 0;
-        for (char32_t c : st.acc) {
-            if (c == '{') {
-                ++st.unmatched_opening_braces;
-            } else if (c == '}' && st.unmatched_opening_braces) {
-                --st.unmatched_opening_braces;
-            }
-        }
+        st.regex_class_start = -1;
+        for (size_t k = 0; k < st.acc.size(); ++k) track(st, st.acc[k], k);
+    }
+    // A bare quote inside a compact `[...]` (a regex character class) belongs to the string.
+    bool quote_belongs_to_regex_class(const StringState& st) const {
+        if (st.regex_class_start < 0) return false;
+        for (size_t k = static_cast<size_t>(st.regex_class_start); k < st.acc.size(); ++k)
+            if (py_isspace(st.acc[k])) return false;
+        return at(skip_to_character(']', 1)) == ']';
     }
     char32_t append_literal(StringState& st, char32_t c) {
         append_content(st, c);
@@ -1901,6 +1911,10 @@ private:
                 } else {
                     break;
                 }
+            }
+            if (c == rdelim && ccur(Ctx::Value) && quote_belongs_to_regex_class(st)) {
+                c = append_literal(st, c);
+                continue;
             }
             if (c == rdelim && !st.acc.empty() && st.acc.back() != '\\') {
                 auto r = handle_right_delimiter_candidate(st, c);
