@@ -280,19 +280,20 @@ Messages ChatAdapter::format(const Signature& signature, std::span<const Example
     return messages;
 }
 
-std::vector<Json> ChatAdapter::operator()(BaseLM& lm, const Json& lm_kwargs, const Signature& signature,
+Task<std::vector<Json>> ChatAdapter::call(bool sync, BaseLM& lm, Json lm_kwargs, const Signature& signature,
                                           std::span<const Example> demos, const Json& inputs) const {
+    const Json kwargs = lm_kwargs;
     try {
-        return Adapter::operator()(lm, lm_kwargs, signature, demos, inputs);
+        co_return co_await Adapter::call(sync, lm, std::move(lm_kwargs), signature, demos, inputs);
     } catch (const LMError&) {
         throw;
     } catch (const std::exception&) {
         // DSPy retries any other failure (parse errors, but also a custom LM's own exceptions) once in JSON mode.
         if (!options_.use_json_adapter_fallback || dynamic_cast<const JSONAdapter*>(this) != nullptr) throw;
     }
-    JSONAdapter fallback(Options{.use_json_adapter_fallback = false,
-                                 .use_native_function_calling = options_.use_native_function_calling});
-    return fallback(lm, lm_kwargs, signature, demos, inputs);
+    const JSONAdapter fallback(Options{.use_json_adapter_fallback = false,
+                                       .use_native_function_calling = options_.use_native_function_calling});
+    co_return co_await fallback.call(sync, lm, kwargs, signature, demos, inputs);
 }
 
 }  // namespace dspy

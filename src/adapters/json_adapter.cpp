@@ -190,27 +190,29 @@ std::string JSONAdapter::format_field_with_value(const Signature& signature, con
     return pyfmt::json_dumps(d, 2);
 }
 
-std::vector<Json> JSONAdapter::operator()(BaseLM& lm, const Json& lm_kwargs, const Signature& signature,
+Task<std::vector<Json>> JSONAdapter::call(bool sync, BaseLM& lm, Json lm_kwargs, const Signature& signature,
                                           std::span<const Example> demos, const Json& inputs) const {
-    if (!lm.supports_param("response_format")) return Adapter::operator()(lm, lm_kwargs, signature, demos, inputs);
-    Json kwargs = lm_kwargs.is_object() ? lm_kwargs : Json::object();
+    Json kwargs = lm_kwargs.is_object() ? std::move(lm_kwargs) : Json::object();
+    if (!lm.supports_param("response_format")) co_return co_await Adapter::call(sync, lm, kwargs, signature, demos, inputs);
     const Json json_mode = Json{{"type", "json_object"}};
     if (has_open_ended_mapping(signature) ||
         (!options_.use_native_function_calling && has_tool_calls_output(signature)) ||
         !lm.supports_response_schema()) {
         kwargs["response_format"] = json_mode;
-        return Adapter::operator()(lm, kwargs, signature, demos, inputs);
+        co_return co_await Adapter::call(sync, lm, kwargs, signature, demos, inputs);
     }
     try {
-        kwargs["response_format"] = structured_outputs_response_format(signature, options_.use_native_function_calling);
-        return Adapter::operator()(lm, kwargs, signature, demos, inputs);
+        Json structured = kwargs;
+        structured["response_format"] =
+            structured_outputs_response_format(signature, options_.use_native_function_calling);
+        co_return co_await Adapter::call(sync, lm, std::move(structured), signature, demos, inputs);
     } catch (const LMError&) {
         throw;
     } catch (const std::exception&) {
         // DSPy logs "Failed to use structured output format, falling back to JSON mode." and retries once.
     }
     kwargs["response_format"] = json_mode;
-    return Adapter::operator()(lm, kwargs, signature, demos, inputs);
+    co_return co_await Adapter::call(sync, lm, kwargs, signature, demos, inputs);
 }
 
 }  // namespace dspy

@@ -253,7 +253,7 @@ Json LM::dump_state() const {
     return state;
 }
 
-std::vector<LMOutput> LM::forward(const Messages&, const Json&) {
+LMResponse LM::forward(const Messages&, const Json&) {
     throw LMError("[" + model_ +
                   "] dspy::LM cannot send requests yet: its HTTP client is not built. Use a BaseLM subclass (e.g. "
                   "DummyLM) for offline runs; LM::build_request shows the request and cache key it would use.");

@@ -13,4 +13,6 @@ ChainOfThought::ChainOfThought(const Signature& signature, Json config)
 
 Prediction ChainOfThought::forward(const Inputs& inputs) { return predict_(inputs); }
 
+Task<Prediction> ChainOfThought::aforward(Inputs inputs) { co_return co_await predict_.acall(std::move(inputs)); }
+
 }  // namespace dspy

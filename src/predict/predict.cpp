@@ -1,6 +1,7 @@
 #include "dspy/predict/predict.hpp"
 
 #include "dspy/adapters/chat_adapter.hpp"
+#include "dspy/async/run.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/exceptions.hpp"
 
@@ -11,7 +12,11 @@ Predict::Predict(Signature signature, Json config) : signature_(std::move(signat
     if (!config_.is_object()) throw TypeError("Predict config must be a JSON object");
 }
 
-Prediction Predict::forward(const Inputs& inputs) {
+Prediction Predict::forward(const Inputs& inputs) { return run_sync(run_predict(true, inputs)); }
+
+Task<Prediction> Predict::aforward(Inputs inputs) { co_return co_await run_predict(false, inputs); }
+
+Task<Prediction> Predict::run_predict(bool sync, const Inputs& inputs) {
     auto s = settings();
     std::shared_ptr<BaseLM> lm = lm_ ? lm_ : s->lm;
     if (!lm)
@@ -39,8 +44,15 @@ Prediction Predict::forward(const Inputs& inputs) {
 
     static const ChatAdapter default_adapter;
     const Adapter& adapter = s->adapter ? *s->adapter : default_adapter;
-    auto completions = adapter(*lm, config, signature_, demos_, inputs);
-    return Prediction::from_completions(std::move(completions));
+    std::vector<Json> completions;
+    if (sync) {
+        completions = adapter(*lm, config, signature_, demos_, inputs);
+    } else {
+        completions = co_await adapter.acall(*lm, std::move(config), signature_, demos_, inputs);
+    }
+    Prediction prediction = Prediction::from_completions(std::move(completions));
+    if (s->trace && s->max_trace_size > 0) s->trace->append(TraceEntry{this, inputs, prediction}, s->max_trace_size);
+    co_return prediction;
 }
 
 }  // namespace dspy

@@ -1,16 +1,109 @@
 #include "dspy/primitives/module.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <unistd.h>
 
+#include "dspy/async/run.hpp"
 #include "dspy/predict/predict.hpp"
+#include "dspy/settings/settings.hpp"
+#include "dspy/utils/asyncify.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "dspy/utils/inspect_history.hpp"
+#include "dspy/utils/usage_tracker.hpp"
 
 namespace dspy {
 
-Prediction Module::operator()(const Inputs& inputs) { return forward(inputs); }
+// What Module.__call__ / acall do around forward / aforward: callbacks, the caller_modules stack (for history)
+// and, for the outermost tracked call, a usage tracker whose totals end up on the Prediction.
+class ModuleCall {
+public:
+    ModuleCall(Module& m, const Inputs& inputs) : cb_(detail::CallbackKind::Module, &m.callbacks_) {
+        if (cb_.active()) cb_.start(&m, Json{{"args", Json::array()}, {"kwargs", inputs}});
+        auto s = settings();
+        auto callers = std::make_shared<std::vector<Module*>>();
+        if (s->caller_modules) *callers = *s->caller_modules;
+        callers->push_back(&m);
+        SettingsOverrides o;
+        o.caller_modules = std::shared_ptr<const std::vector<Module*>>(std::move(callers));
+        if (s->track_usage && !s->usage_tracker) {
+            tracker_ = std::make_shared<UsageTracker>();
+            o.usage_tracker = tracker_;
+        }
+        scope_.emplace(context(o));
+    }
+    void finish(Prediction& p) {
+        scope_.reset();
+        if (tracker_) p.set_lm_usage(tracker_->get_total_tokens());
+        if (cb_.active()) cb_.end(p.data());
+    }
+    void fail(std::exception_ptr e) {
+        scope_.reset();
+        cb_.fail(std::move(e));
+    }
 
-Prediction Module::forward(const Inputs&) {
-    throw NotImplementedError("This module implements neither forward() nor aforward(); override one of them.");
+private:
+    detail::CallbackScope cb_;
+    std::shared_ptr<UsageTracker> tracker_;
+    std::optional<ContextScope> scope_;
+};
+
+namespace {
+// A module overriding neither forward nor aforward would bounce between the two defaults (across asyncify
+// workers, even); the flag lives on the thread that runs the default forward, where aforward's body starts.
+thread_local const Module* tl_in_default_forward = nullptr;
+
+NotImplementedError neither_implemented() {
+    return NotImplementedError(
+        "This module implements neither forward() nor aforward(); override at least one of them.");
+}
+}  // namespace
+
+Prediction Module::operator()(const Inputs& inputs) {
+    ModuleCall call(*this, inputs);
+    try {
+        Prediction p = forward(inputs);
+        call.finish(p);
+        return p;
+    } catch (...) {
+        call.fail(std::current_exception());
+        throw;
+    }
+}
+
+Task<Prediction> Module::acall(Inputs inputs) {
+    ModuleCall call(*this, inputs);
+    std::exception_ptr error;
+    Prediction p;
+    try {
+        p = co_await aforward(std::move(inputs));
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        call.fail(error);
+        std::rethrow_exception(error);
+    }
+    call.finish(p);
+    co_return p;
+}
+
+Prediction Module::forward(const Inputs& inputs) {
+    if (tl_in_default_forward == this) throw neither_implemented();
+    const Module* outer = tl_in_default_forward;
+    tl_in_default_forward = this;
+    struct Reset {
+        const Module* outer;
+        ~Reset() { tl_in_default_forward = outer; }
+    } reset{outer};
+    return run_sync(aforward(inputs));
+}
+
+Task<Prediction> Module::aforward(Inputs inputs) {
+    if (tl_in_default_forward == this) throw neither_implemented();
+    auto forward_on_worker = asyncify([this](const Inputs& in) { return forward(in); });
+    co_return co_await forward_on_worker(std::move(inputs));
 }
 
 void Module::register_submodule(std::string name, Module& child) {
@@ -46,6 +139,25 @@ std::vector<Predict*> Module::predictors() {
     std::vector<Predict*> out;
     for (auto& [_, p] : named_predictors()) out.push_back(p);
     return out;
+}
+
+std::vector<Json> Module::history() const {
+    std::lock_guard lk(history_mu_);
+    return history_;
+}
+
+void Module::record_history(const Json& entry, size_t max_size) {
+    std::lock_guard lk(history_mu_);
+    if (max_size == 0) return;
+    if (history_.size() >= max_size)
+        history_.erase(history_.begin(), history_.begin() + static_cast<long>(history_.size() - max_size + 1));
+    history_.push_back(entry);
+}
+
+std::string Module::inspect_history(int n) const {
+    std::string text = format_history(history(), n, isatty(STDOUT_FILENO) != 0);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return text;
 }
 
 }  // namespace dspy

@@ -65,6 +65,8 @@ Settings apply(Settings s, const SettingsOverrides& o) {
     }
     if (o.trace) s.trace = *o.trace;
     if (o.callbacks) s.callbacks = *o.callbacks;
+    if (o.usage_tracker) s.usage_tracker = *o.usage_tracker;
+    if (o.caller_modules) s.caller_modules = *o.caller_modules;
     return s;
 }
 

@@ -78,7 +78,7 @@ std::string DummyLM::use_example(const Messages& messages) const {
     return {};
 }
 
-std::vector<LMOutput> DummyLM::forward(const Messages& messages, const Json& kwargs) {
+LMResponse DummyLM::forward(const Messages& messages, const Json& kwargs) {
     int64_t n = 1;
     if (auto it = kwargs.find("n"); it != kwargs.end() && it->is_number_integer()) n = std::max<int64_t>(1, *it);
     std::vector<LMOutput> outputs;
@@ -104,7 +104,11 @@ std::vector<LMOutput> DummyLM::forward(const Messages& messages, const Json& kwa
         }
         outputs.push_back(std::move(out));
     }
-    return outputs;
+    LMResponse response;
+    response.outputs = std::move(outputs);
+    response.usage = {{"prompt_tokens", 0}, {"completion_tokens", 0}, {"total_tokens", 0}};
+    response.response_model = "dummy";
+    return response;
 }
 
 }  // namespace dspy

@@ -15,9 +15,9 @@ class ScriptedLM : public BaseLM {
 public:
     explicit ScriptedLM(std::function<std::string(const Messages&, const Json&)> reply)
         : BaseLM("scripted"), reply_(std::move(reply)) {}
-    std::vector<LMOutput> forward(const Messages& messages, const Json& kwargs) override {
+    LMResponse forward(const Messages& messages, const Json& kwargs) override {
         calls.push_back({messages, kwargs});
-        return {LMOutput{reply_(messages, kwargs), Json::object()}};
+        return {{LMOutput{reply_(messages, kwargs), Json::object()}}};
     }
     std::vector<std::pair<Messages, Json>> calls;
 

@@ -15,9 +15,9 @@ public:
     CapabilityLM(std::vector<std::string> params, bool schema,
                  std::function<std::string(const Json& kwargs)> reply)
         : BaseLM("capability"), params_(std::move(params)), schema_(schema), reply_(std::move(reply)) {}
-    std::vector<LMOutput> forward(const Messages&, const Json& kwargs) override {
+    LMResponse forward(const Messages&, const Json& kwargs) override {
         calls.push_back(kwargs);
-        return {LMOutput{reply_(kwargs), Json::object()}};
+        return {{LMOutput{reply_(kwargs), Json::object()}}};
     }
     std::vector<std::string> supported_params() const override { return params_; }
     bool supports_response_schema() const override { return schema_; }

@@ -13,7 +13,7 @@ namespace {
 class RecordingLM : public DummyLM {
 public:
     using DummyLM::DummyLM;
-    std::vector<LMOutput> forward(const Messages& m, const Json& kwargs) override {
+    LMResponse forward(const Messages& m, const Json& kwargs) override {
         calls.push_back(kwargs);
         return DummyLM::forward(m, kwargs);
     }

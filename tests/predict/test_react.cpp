@@ -122,11 +122,11 @@ TEST(ReAct, ToolErrorsBecomeObservationsAndMaxItersStops) {
 class NarrowLM : public BaseLM {
 public:
     NarrowLM() : BaseLM("narrow") {}
-    std::vector<LMOutput> forward(const Messages& messages, const Json&) override {
+    LMResponse forward(const Messages& messages, const Json&) override {
         ++calls;
         if (messages.back().content.find("next_thought") != std::string::npos)
             throw ContextWindowExceededError("too long");
-        return {LMOutput{"[[ ## reasoning ## ]]\nr\n\n[[ ## answer ## ]]\nfrom extract", Json::object()}};
+        return {{LMOutput{"[[ ## reasoning ## ]]\nr\n\n[[ ## answer ## ]]\nfrom extract", Json::object()}}};
     }
     int calls = 0;
 };

@@ -24,8 +24,8 @@ namespace {
 class FakeLM : public dspy::BaseLM {
 public:
     explicit FakeLM(std::string model) : BaseLM(std::move(model)) {}
-    std::vector<dspy::LMOutput> forward(const dspy::Messages&, const dspy::Json&) override {
-        return {dspy::LMOutput{model_, dspy::Json::object()}};
+    dspy::LMResponse forward(const dspy::Messages&, const dspy::Json&) override {
+        return {{dspy::LMOutput{model_, dspy::Json::object()}}};
     }
 };
 

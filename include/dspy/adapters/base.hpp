@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dspy/async/task.hpp"
 #include "dspy/clients/base_lm.hpp"
 #include "dspy/json.hpp"
 #include "dspy/primitives/example.hpp"
@@ -33,10 +34,19 @@ public:
     /// "ChatAdapter", "JSONAdapter", ...: the name DSPy uses in errors.
     [[nodiscard]] virtual std::string_view adapter_name() const = 0;
 
-    /// format -> LM -> parse each completion; returns one object of fields per completion.
-    /// @sa Adapter.__call__
-    [[nodiscard]] virtual std::vector<Json> operator()(BaseLM& lm, const Json& lm_kwargs, const Signature& signature,
-                                                       std::span<const Example> demos, const Json& inputs) const;
+    /// format -> LM -> parse each completion; returns one object of fields per completion. @sa Adapter.__call__
+    [[nodiscard]] std::vector<Json> operator()(BaseLM& lm, const Json& lm_kwargs, const Signature& signature,
+                                               std::span<const Example> demos, const Json& inputs) const;
+    /// The async twin: the same steps, awaiting the LM. `demos` must outlive the await. @sa Adapter.acall
+    [[nodiscard]] Task<std::vector<Json>> acall(BaseLM& lm, Json lm_kwargs, Signature signature,
+                                                std::span<const Example> demos, Json inputs) const;
+
+protected:
+    /// The call pipeline, written once for both modes: `sync` calls the LM with `lm(...)`, otherwise
+    /// `co_await lm.acall(...)`. Subclasses wrap it (ChatAdapter's JSON fallback, JSONAdapter's response_format).
+    [[nodiscard]] virtual Task<std::vector<Json>> call(bool sync, BaseLM& lm, Json lm_kwargs,
+                                                       const Signature& signature, std::span<const Example> demos,
+                                                       const Json& inputs) const;
 };
 
 }  // namespace dspy

@@ -26,8 +26,6 @@ public:
                                   const Json& inputs) const override;
     [[nodiscard]] Json parse(const Signature& signature, std::string_view completion) const override;
     [[nodiscard]] std::string format_field_with_value(const Signature& signature, const Json& values) const override;
-    [[nodiscard]] std::vector<Json> operator()(BaseLM& lm, const Json& lm_kwargs, const Signature& signature,
-                                               std::span<const Example> demos, const Json& inputs) const override;
 
     /// The system message: field descriptions, structure and the task. @sa ChatAdapter.format_system_message
     [[nodiscard]] std::string format_system_message(const Signature& signature) const;
@@ -58,6 +56,9 @@ public:
     [[nodiscard]] std::string_view adapter_name() const override { return "ChatAdapter"; }
 
 protected:
+    [[nodiscard]] Task<std::vector<Json>> call(bool sync, BaseLM& lm, Json lm_kwargs, const Signature& signature,
+                                               std::span<const Example> demos, const Json& inputs) const override;
+
     /// `[[ ## name ## ]]\nvalue` sections joined by blank lines, stripped (ChatAdapter.format_field_with_value).
     static std::string format_sections(const std::vector<std::pair<const Field*, const Json*>>& items);
     /// The ` (must be formatted as a valid Python T)` hint of an output field (empty for `str`).

@@ -17,14 +17,17 @@ public:
 
     [[nodiscard]] Json parse(const Signature& signature, std::string_view completion) const override;
     [[nodiscard]] std::string format_field_with_value(const Signature& signature, const Json& values) const override;
-    [[nodiscard]] std::vector<Json> operator()(BaseLM& lm, const Json& lm_kwargs, const Signature& signature,
-                                               std::span<const Example> demos, const Json& inputs) const override;
     [[nodiscard]] std::string format_field_structure(const Signature& signature) const override;
     [[nodiscard]] std::string format_assistant_message_content(
         const Signature& signature, const Json& outputs,
         const std::string* missing_field_message = nullptr) const override;
     [[nodiscard]] std::string user_message_output_requirements(const Signature& signature) const override;
     [[nodiscard]] std::string_view adapter_name() const override { return "JSONAdapter"; }
+
+protected:
+    friend class ChatAdapter;  // its JSON fallback runs our call pipeline
+    [[nodiscard]] Task<std::vector<Json>> call(bool sync, BaseLM& lm, Json lm_kwargs, const Signature& signature,
+                                               std::span<const Example> demos, const Json& inputs) const override;
 };
 
 /// The JSON schema of DSPy's structured-outputs model `DSPyProgramOutputs` for the signature's outputs (the

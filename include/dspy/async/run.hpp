@@ -65,6 +65,14 @@ decltype(auto) run(Task<T> task) {
     return detail::drive(std::move(task), true);
 }
 
+/// Drives `task` to completion on the calling thread for a synchronous API (Predict::forward, Tool::operator()):
+/// on a private loop that stays in the caller's logical task; nested when a loop is already running here (the
+/// outer loop waits, as a sync call inside async code does in Python). @sa the sync twins of DSPy's methods
+template <typename T>
+decltype(auto) run_sync(Task<T> task) {
+    return detail::drive(std::move(task), false);
+}
+
 /// Blocks the calling thread, which must not be running an event loop, until `awaitable` completes; the work
 /// runs on a private loop on this thread and stays in the caller's logical task.
 /// @throws std::logic_error when called from inside a running loop (use co_await there).

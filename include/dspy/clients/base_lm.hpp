@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "dspy/async/task.hpp"
 #include "dspy/json.hpp"
+#include "dspy/utils/callback.hpp"
 
 namespace dspy {
 
@@ -30,7 +32,17 @@ struct LMOutput {
     Json extra = Json::object();
 };
 
-/// The interface every LM implements; subclasses provide `forward`. @sa dspy.BaseLM
+/// What one provider request returned: the completions plus what DSPy reads off the raw response.
+/// @sa the litellm ModelResponse DSPy's BaseLM.forward returns
+struct LMResponse {
+    std::vector<LMOutput> outputs{};
+    Json usage = Json::object();  ///< prompt/completion/total tokens as the provider reported them
+    bool cache_hit = false;       ///< a cache hit counts no usage
+    std::string response_model{};  ///< the model the provider says answered (may be empty)
+};
+
+/// The interface every LM implements. Subclasses override `forward` (sync), `aforward` (async) or both; each
+/// defaults to the other, so an LM written either way serves both kinds of caller. @sa dspy.BaseLM
 class BaseLM {
 public:
     /// `kwargs` are the default request parameters (temperature, max_tokens, n, ...).
@@ -39,12 +51,18 @@ public:
     BaseLM(const BaseLM&) = delete;
     BaseLM& operator=(const BaseLM&) = delete;
 
-    /// Runs one request. `kwargs` are this call's parameters (already merged over the defaults by the caller).
-    /// @sa BaseLM.forward
-    virtual std::vector<LMOutput> forward(const Messages& messages, const Json& kwargs) = 0;
+    /// Runs one request synchronously. `kwargs` are this call's parameters, already merged over the defaults.
+    /// Default: drives `aforward` to completion on this thread. @sa BaseLM.forward
+    virtual LMResponse forward(const Messages& messages, const Json& kwargs);
+    /// Runs one request asynchronously. Default: runs `forward` inline (fine for instant LMs such as DummyLM;
+    /// network LMs override it). @sa BaseLM.aforward
+    virtual Task<LMResponse> aforward(Messages messages, Json kwargs);
 
-    /// Merges `kwargs` over the defaults, calls forward and records the call in history. @sa BaseLM.__call__
+    /// Merges `kwargs` over the defaults, calls forward, records history and usage, runs callbacks.
+    /// @sa BaseLM.__call__
     std::vector<LMOutput> operator()(const Messages& messages, const Json& kwargs = Json::object());
+    /// The async twin of operator(): the same steps around `aforward`. @sa BaseLM.acall
+    Task<std::vector<LMOutput>> acall(Messages messages, Json kwargs = Json::object());
 
     /// Whether the model accepts native tool definitions (`tools=`). A plain BaseLM says no, as DSPy's does.
     /// @sa BaseLM.supports_function_calling
@@ -72,6 +90,10 @@ public:
     [[nodiscard]] virtual Json dump_state() const;
     /// The recorded calls, oldest first. @sa BaseLM.history
     [[nodiscard]] std::vector<Json> history() const;
+    /// Prints the last `n` calls like DSPy (colours on a terminal). @sa BaseLM.inspect_history
+    std::string inspect_history(int n = 1) const;
+    /// Callbacks of this LM instance (run with the global ones). @sa BaseLM.callbacks
+    std::vector<std::shared_ptr<BaseCallback>>& callbacks() { return callbacks_; }
 
 protected:
     std::string model_;
@@ -79,8 +101,16 @@ protected:
     Json kwargs_;
 
 private:
+    Task<std::vector<LMOutput>> call(bool sync, const Messages& messages, const Json& kwargs);
+    void update_history(Json entry);
     mutable std::mutex history_mu_;
     std::vector<Json> history_;
+    std::vector<std::shared_ptr<BaseCallback>> callbacks_;
 };
+
+/// Every LM call of the process, capped at 10,000 entries. @sa dspy.clients.base_lm.GLOBAL_HISTORY
+std::vector<Json> global_history();
+/// Prints the last `n` LM calls of the process like DSPy and returns the text. @sa dspy.inspect_history
+std::string inspect_history(int n = 1);
 
 }  // namespace dspy

@@ -79,7 +79,7 @@ public:
     [[nodiscard]] Json dump_state() const override;
 
     /// Not available yet: the HTTP client is a separate piece. @throws LMError saying so.
-    std::vector<LMOutput> forward(const Messages& messages, const Json& kwargs) override;
+    LMResponse forward(const Messages& messages, const Json& kwargs) override;
 
     /// The request DSPy builds and hashes for `lm(messages=..., **kwargs)` (or `await lm.acall(...)` when
     /// `async_call`). `kwargs` override the LM's own; `cache` among them selects caching and is not sent.

@@ -11,6 +11,7 @@ class ChainOfThought : public Module {
 public:
     explicit ChainOfThought(const Signature& signature, Json config = Json::object());
     Prediction forward(const Inputs& inputs) override;
+    Task<Prediction> aforward(Inputs inputs) override;
     /// The inner predictor (path `predict`). @sa ChainOfThought.predict
     [[nodiscard]] Predict& predict() { return predict_; }
 

@@ -19,6 +19,7 @@ public:
     explicit Predict(Signature signature, Json config = Json::object());
 
     Prediction forward(const Inputs& inputs) override;
+    Task<Prediction> aforward(Inputs inputs) override;
 
     [[nodiscard]] const Signature& signature() const { return signature_; }
     void set_signature(Signature s) { signature_ = std::move(s); }
@@ -65,6 +66,8 @@ protected:
     [[nodiscard]] bool is_parameter() const override { return true; }
 
 private:
+    /// The one algorithm behind forward and aforward (DSPy's twins differ only in the awaited LM call).
+    Task<Prediction> run_predict(bool sync, const Inputs& inputs);
     Signature signature_;
     Json config_;
     std::shared_ptr<BaseLM> lm_;

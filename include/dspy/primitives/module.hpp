@@ -3,11 +3,16 @@
 /// Module: the base of every DSPy program (Predict, ChainOfThought, ReAct and user modules).
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "dspy/async/task.hpp"
 #include "dspy/json.hpp"
+#include "dspy/utils/callback.hpp"
 #include "dspy/primitives/prediction.hpp"
 
 namespace dspy {
@@ -34,10 +39,47 @@ public:
     Module(const Module&) = delete;
     Module& operator=(const Module&) = delete;
 
-    /// Runs the module. @sa Module.__call__
+    /// Runs the module synchronously: callbacks, history and usage tracking around `forward`. @sa Module.__call__
     Prediction operator()(const Inputs& inputs);
-    /// The module's logic. @sa Module.forward
+    /// Keyword-style call: `module("question", q, "context", c)` (no braced list, so it reads the same in
+    /// `co_await` under g++-12).
+    template <typename V, typename... Rest>
+    Prediction operator()(std::string_view key, V&& value, Rest&&... rest) {
+        return (*this)(make_inputs(key, std::forward<V>(value), std::forward<Rest>(rest)...));
+    }
+    /// Runs the module asynchronously: the same steps around `aforward`. @sa Module.acall
+    Task<Prediction> acall(Inputs inputs);
+    /// Keyword-style async call: `co_await module.acall("question", q)`.
+    template <typename V, typename... Rest>
+    Task<Prediction> acall(std::string_view key, V&& value, Rest&&... rest) {
+        return acall(make_inputs(key, std::forward<V>(value), std::forward<Rest>(rest)...));
+    }
+
+    /// The module's logic, synchronously. Default: drives `aforward` to completion on this thread.
+    /// @sa Module.forward
     virtual Prediction forward(const Inputs& inputs);
+    /// The module's logic, asynchronously. Default: runs `forward` on an asyncify worker under the caller's
+    /// settings. A module must override at least one of the two. @sa Module.aforward
+    virtual Task<Prediction> aforward(Inputs inputs);
+
+    /// Builds inputs from alternating names and values: `make_inputs("question", q, "k", 3)`.
+    template <typename V, typename... Rest>
+    static Inputs make_inputs(std::string_view key, V&& value, Rest&&... rest) {
+        static_assert(sizeof...(Rest) % 2 == 0, "keyword-style calls take name, value pairs");
+        Inputs in = Json::object();
+        add_inputs(in, key, std::forward<V>(value), std::forward<Rest>(rest)...);
+        return in;
+    }
+
+    /// LM calls made while this module was running (shared with the LM's own history), oldest first.
+    /// @sa Module.history
+    [[nodiscard]] std::vector<Json> history() const;
+    /// Prints the last `n` LM calls made under this module. @sa Module.inspect_history
+    std::string inspect_history(int n = 1) const;
+    /// Appends one LM history entry (called by BaseLM for every module in `caller_modules`).
+    void record_history(const Json& entry, size_t max_size);
+    /// This module's own callbacks, run after the global ones. @sa Module.callbacks
+    std::vector<std::shared_ptr<BaseCallback>>& callbacks() { return callbacks_; }
 
     /// Makes `child` reachable as `name` (in registration order, like Python attributes).
     void register_submodule(std::string name, Module& child);
@@ -65,9 +107,19 @@ protected:
     [[nodiscard]] virtual bool is_parameter() const { return false; }
 
 private:
+    static void add_inputs(Inputs&) {}
+    template <typename V, typename... Rest>
+    static void add_inputs(Inputs& in, std::string_view key, V&& value, Rest&&... rest) {
+        in[std::string(key)] = Json(std::forward<V>(value));
+        if constexpr (sizeof...(Rest) > 0) add_inputs(in, std::forward<Rest>(rest)...);
+    }
+    friend class ModuleCall;
     void collect_predictors(const std::string& prefix, std::vector<std::pair<std::string, Predict*>>& out,
                             std::vector<const Module*>& seen);
     std::vector<std::pair<std::string, Module*>> submodules_;
+    mutable std::mutex history_mu_;
+    std::vector<Json> history_;
+    std::vector<std::shared_ptr<BaseCallback>> callbacks_;
 };
 
 }  // namespace dspy

@@ -24,6 +24,8 @@ class BaseLM;
 class Adapter;
 class Predict;
 class BaseCallback;
+class Module;
+class UsageTracker;
 
 /// One `(predictor, inputs, prediction)` record of `settings.trace`. @sa the tuples Predict appends to trace
 struct TraceEntry {
@@ -65,6 +67,11 @@ struct Settings {
     Json extra = Json::object();                 ///< keys DSPy accepts but we do not interpret
     std::shared_ptr<Trace> trace = std::make_shared<Trace>();  ///< null disables tracing @sa settings.trace
     std::vector<std::shared_ptr<BaseCallback>> callbacks;      ///< global callbacks @sa settings.callbacks
+    /// The active usage tracker (set by track_usage scopes and Module calls). @sa settings.usage_tracker
+    std::shared_ptr<UsageTracker> usage_tracker;
+    /// The modules whose call is in progress, outermost first (their history gets each LM call).
+    /// @sa settings.caller_modules
+    std::shared_ptr<const std::vector<Module*>> caller_modules;
 
     /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
     /// @sa Settings.get
@@ -93,6 +100,8 @@ struct SettingsOverrides {
     std::optional<Json> extra{};  ///< merged key by key
     std::optional<std::shared_ptr<Trace>> trace{};  ///< a fresh Trace for a task-local trace; nullptr disables
     std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks{};
+    std::optional<std::shared_ptr<UsageTracker>> usage_tracker{};
+    std::optional<std::shared_ptr<const std::vector<Module*>>> caller_modules{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.

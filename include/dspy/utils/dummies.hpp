@@ -36,7 +36,7 @@ public:
     /// completion is the text "No more responses". `DummyLM(DummyLM::ByInput{}, {{"France", {{"answer", "Paris"}}}})`
     DummyLM(ByInput, std::vector<std::pair<std::string, Json>> by_input, Options options = {});
 
-    std::vector<LMOutput> forward(const Messages& messages, const Json& kwargs) override;
+    LMResponse forward(const Messages& messages, const Json& kwargs) override;
 
 private:
     std::string render(const Json& fields) const;
