@@ -82,7 +82,7 @@ TEST(ChatAdapter, HistoryBecomesTurnsAndLeavesTheRequest) {
                    {"history", {{"messages", {{{"question", "hi"}, {"answer", "hello"}}, {{"answer", "only"}}}}}}};
     Messages m = adapter.format(sig, {}, inputs);
     ASSERT_EQ(m.size(), 5u);
-    EXPECT_NE(m[0].content.find("2. `history` (History): "), std::string::npos) << m[0].content;
+    EXPECT_NE(m[0].content.find("2. `history` (History):\nYour output fields are:"), std::string::npos) << m[0].content;
     EXPECT_EQ(m[1].content, "[[ ## question ## ]]\nhi");
     EXPECT_EQ(m[2].content, "[[ ## answer ## ]]\nhello\n\n[[ ## completed ## ]]\n");
     EXPECT_EQ(m[3].content, "[[ ## answer ## ]]\nonly\n\n[[ ## completed ## ]]\n");

@@ -17,15 +17,15 @@ namespace dspy {
 /// Constructor options of Tool (designated-initialiser friendly). @sa the keyword arguments of dspy.Tool
 struct ToolOptions {
     /// The tool's name (DSPy infers the function's `__name__`; C++ has none to infer, so it is required).
-    std::string name;
+    std::string name = {};
     /// The description shown to the LM; absent means none (DSPy's `desc=None` for a function without docstring).
-    std::optional<std::string> desc;
+    std::optional<std::string> desc = std::nullopt;
     /// `{arg: JSON schema}` in argument order, each in pydantic's key order with `"default"` last when the argument
     /// has one (DSPy's `Tool.args`). Null means no arguments.
     Json args = nullptr;
     /// The declared type of each argument (DSPy's `arg_types`), used to coerce validated values the way pydantic
     /// does (an integral float for an `int` argument becomes an int). Arguments not listed are `Any`.
-    std::vector<std::pair<std::string, TypeSpec>> arg_types;
+    std::vector<std::pair<std::string, TypeSpec>> arg_types = {};
     /// `{arg: description}` (DSPy's `arg_desc`). DSPy only merges these into schemas it infers itself; explicit
     /// `args` are taken as given.
     Json arg_desc = nullptr;
