@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -309,20 +310,29 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& dir, std::int6
 
     // Identify the file before changing anything in it: a user's own database or a damaged file stays untouched.
     std::string why;
+    // One read transaction, so that a process creating the file at the same moment is seen either not at all or
+    // complete (schema and application id are written in one transaction).
+    if (!exec(db, "BEGIN", why)) return fail("cannot be read: " + why);
     const auto app_id = query_text(db, "PRAGMA application_id", why);
-    if (!app_id) return fail("cannot be used as a cache: " + why);
-    const auto version = query_text(db, "PRAGMA user_version", why);
-    if (!version) return fail("cannot be used as a cache: " + why);
+    const auto version = app_id ? query_text(db, "PRAGMA user_version", why) : std::nullopt;
+    const auto objects = version ? query_text(db, "SELECT count(*) FROM sqlite_master", why) : std::nullopt;
+    std::string ignored;
+    exec(db, "COMMIT", ignored);
+    if (!objects) return fail("cannot be used as a cache: " + why);
     if (std::stoll(*app_id) != kApplicationId) {
         if (std::stoll(*app_id) != 0) return fail("is a SQLite database of another application; not touching it");
-        const auto objects = query_text(db, "SELECT count(*) FROM sqlite_master", why);
-        if (!objects) return fail("cannot be used as a cache: " + why);
         if (std::stoll(*objects) != 0) return fail("is a SQLite database that dspy-cpp did not create; not touching it");
     } else if (std::stoll(*version) > kSchemaVersion) {
         return fail("was written by a newer dspy-cpp (schema " + *version + ")");
     }
 
-    const auto mode = query_text(db, "PRAGMA journal_mode=WAL", why);
+    // Switching the journal mode needs an exclusive lock and SQLite answers SQLITE_BUSY at once instead of
+    // calling the busy handler, so processes opening a new file together must retry within the busy timeout.
+    std::optional<std::string> mode;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    while (!(mode = query_text(db, "PRAGMA journal_mode=WAL", why)) &&
+           why.find("locked") != std::string::npos && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (!mode) return fail("cannot switch to WAL mode: " + why);
     if (*mode != "wal") return fail("cannot switch to WAL mode (journal_mode is " + *mode + ")");
     if (!exec(db, "PRAGMA synchronous=NORMAL", why)) return fail(why);
