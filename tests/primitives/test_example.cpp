@@ -32,6 +32,6 @@ TEST(Example, AtNamesTheMissingKey) {
     EXPECT_EQ(e.get("b", 5), 5);
 }
 
-TEST(Example, RejectsNonObjects) { EXPECT_THROW(Example(Json::array()), TypeError); }
+TEST(Example, RejectsNonObjects) { EXPECT_THROW((void)Example(Json::array()), TypeError); }
 
 }  // namespace dspy

@@ -49,7 +49,8 @@ TEST(PyFmt, ReprChoosesQuotesLikePython) {
 }
 
 TEST(PyFmt, CleandocAndDedent) {
-    EXPECT_EQ(cleandoc("\n   First line.\n      indented\n    second\n\n"), "First line.\n  indented\nsecond");
+    EXPECT_EQ(cleandoc("\n   First line.\n      indented\n    second\n\n"), "First line.\n   indented\n second");
+    EXPECT_EQ(cleandoc("  Summary.\n\n    Body line.\n      more"), "Summary.\n\nBody line.\n  more");
     EXPECT_EQ(dedent("    a\n      b\n"), "a\n  b\n");
 }
 
