@@ -179,8 +179,8 @@ struct Pool : std::enable_shared_from_this<Pool> {
             finish(op, cancelled_error(*op, "client shut down"));
         }
         for (ConnPtr c : std::vector<ConnPtr>(conns)) {
-            if (c->op)
-                finish(c->op, cancelled_error(*c->op, "client shut down"));
+            if (OpPtr op = c->op)  // a copy: finish() detaches it from the connection
+                finish(op, cancelled_error(*op, "client shut down"));
             else
                 close(c);
         }
