@@ -234,6 +234,7 @@ void TestServer::accept_loop() {
         while (now > prev && !max_open_.compare_exchange_weak(prev, now)) {
         }
         threads_.emplace_back([this, fd, index] { serve(fd, index); });
+        cv_.notify_all();
     }
 }
 

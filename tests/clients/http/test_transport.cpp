@@ -21,6 +21,42 @@ using dspy::testing::TestServer;
 
 constexpr auto kHang = 20s;  // guards against hangs only; never a timing assertion
 
+// Builders instead of designated initialisers with omitted members, which g++-12 -Wextra flags.
+HttpRequest req(std::string method, std::string url, std::string body = {}, Headers headers = {}) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = std::move(url);
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    return r;
+}
+HttpRequest get(std::string url) { return req("GET", std::move(url)); }
+
+RequestOptions timeouts(std::optional<std::chrono::milliseconds> read, std::optional<std::chrono::milliseconds> deadline) {
+    RequestOptions o;
+    if (read) o.read_timeout = *read;
+    o.deadline = deadline;
+    return o;
+}
+RequestOptions tls_options(std::optional<std::string> ca_file, bool verify = true) {
+    RequestOptions o;
+    o.ca_file = std::move(ca_file);
+    o.verify_tls = verify;
+    return o;
+}
+HttpClientOptions pool_of(int n) {
+    HttpClientOptions o;
+    o.max_connections_per_origin = n;
+    return o;
+}
+ServerOptions tls_server(const dspy::testing::SelfSignedCert& cert) {
+    ServerOptions o;
+    o.tls = true;
+    o.cert_pem = cert.cert_pem;
+    o.key_pem = cert.key_pem;
+    return o;
+}
+
 struct Result {
     std::exception_ptr error;
     HttpResponse response;
@@ -67,19 +103,19 @@ void echo(Exchange& ex) {
 TEST(HttpTransport, GetAndPostRoundTrip) {
     TestServer server(echo);
     HttpClient client;
-    auto get = client.request({.method = "GET", .url = server.url("/a?b=1"), .headers = {{"X-Test", "one"}}});
+    auto get = client.request(req("GET", server.url("/a?b=1"), "", {{"X-Test", "one"}}));
     EXPECT_EQ(get.status, 200);
     EXPECT_EQ(get.body, "GET /a?b=1 ");
     ASSERT_NE(get.header("x-echo"), nullptr);
     EXPECT_EQ(*get.header("X-ECHO"), "one");
-    auto post = client.request({.method = "POST", .url = server.url("/v1/chat"), .body = R"({"q":1})"});
+    auto post = client.request(req("POST", server.url("/v1/chat"), R"({"q":1})"));
     EXPECT_EQ(post.body, R"(POST /v1/chat {"q":1})");
 }
 
 TEST(HttpTransport, ErrorStatusIsAResponseNotAnError) {
     TestServer server([](Exchange& ex) { ex.respond(404, R"({"error":{"message":"no such model"}})"); });
     HttpClient client;
-    auto r = client.request({.url = server.url("/")});
+    auto r = client.request(get(server.url("/")));
     EXPECT_EQ(r.status, 404);
     EXPECT_EQ(r.body, R"({"error":{"message":"no such model"}})");
 }
@@ -93,7 +129,7 @@ TEST(HttpTransport, SendsHostAndUserAgentAndContentLength) {
         ex.respond(200, "");
     });
     HttpClient client;
-    client.request({.method = "POST", .url = server.url("/"), .body = "12345"});
+    client.request(req("POST", server.url("/"), "12345"));
     EXPECT_EQ(host, "127.0.0.1:" + std::to_string(server.port()));
     EXPECT_EQ(agent, "dspy-cpp");
     EXPECT_EQ(length, "5");
@@ -102,7 +138,7 @@ TEST(HttpTransport, SendsHostAndUserAgentAndContentLength) {
 TEST(HttpTransport, KeepAliveReusesOneConnection) {
     TestServer server(echo);
     HttpClient client;
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(client.request({.url = server.url("/")}).status, 200);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(client.request(get(server.url("/"))).status, 200);
     EXPECT_EQ(server.connections(), 1);
     EXPECT_EQ(client.connections_opened(), 1u);
 }
@@ -110,7 +146,7 @@ TEST(HttpTransport, KeepAliveReusesOneConnection) {
 TEST(HttpTransport, ConnectionCloseIsNotReused) {
     TestServer server([](Exchange& ex) { ex.respond(200, "bye", {}, /*close=*/true); });
     HttpClient client;
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(client.request({.url = server.url("/")}).body, "bye");
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(client.request(get(server.url("/"))).body, "bye");
     EXPECT_EQ(server.connections(), 3);
 }
 
@@ -119,10 +155,10 @@ TEST(HttpTransport, PoolBoundQueuesRequests) {
         ex.sleep(20ms);
         echo(ex);
     });
-    HttpClient client({.max_connections_per_origin = 2});
+    HttpClient client(pool_of(2));
     std::vector<std::future<Result>> futures;
     for (int i = 0; i < 12; ++i)
-        futures.push_back(start(client, {.method = "POST", .url = server.url("/"), .body = std::to_string(i)}));
+        futures.push_back(start(client, req("POST", server.url("/"), std::to_string(i))));
     for (int i = 0; i < 12; ++i) {
         Result r = finish(futures[static_cast<size_t>(i)]);
         ASSERT_FALSE(r.error);
@@ -134,11 +170,11 @@ TEST(HttpTransport, PoolBoundQueuesRequests) {
 }
 
 TEST(HttpTransport, IdleConnectionClosedByServerIsReplacedTransparently) {
-    TestServer server(echo, ServerOptions{.close_after = 1});
+    TestServer server(echo, [] { ServerOptions o; o.close_after = 1; return o; }());
     HttpClient client;
     for (int i = 0; i < 4; ++i) {
         EXPECT_TRUE(server.wait_open(0));  // the server has closed the pooled connection: it is stale now
-        auto r = client.request({.method = "POST", .url = server.url("/"), .body = "x"});
+        auto r = client.request(req("POST", server.url("/"), "x"));
         EXPECT_EQ(r.body, "POST / x");
     }
     EXPECT_EQ(server.connections(), 4);
@@ -148,7 +184,7 @@ TEST(HttpTransport, IdleConnectionClosedByServerIsReplacedTransparently) {
 TEST(HttpTransport, DroppedFreshConnectionIsATransportError) {
     TestServer server([](Exchange& ex) { ex.drop(); });
     HttpClient client;
-    auto f = start(client, {.url = server.url("/x")});
+    auto f = start(client, get(server.url("/x")));
     auto r = finish(f);
     const std::string what = expect_error<LMTransportError>(r);
     EXPECT_NE(what.find("closed"), std::string::npos) << what;
@@ -167,7 +203,7 @@ TEST(HttpTransport, ConnectRefusedIsATransportError) {
     const int port = ntohs(addr.sin_port);
     ::close(fd);  // bound, never listening: connecting is refused
     HttpClient client;
-    auto f = start(client, {.url = "http://127.0.0.1:" + std::to_string(port) + "/"});
+    auto f = start(client, get("http://127.0.0.1:" + std::to_string(port) + "/"));
     auto r = finish(f);
     const std::string what = expect_error<LMTransportError>(r);
     EXPECT_NE(what.find("refused"), std::string::npos) << what;
@@ -181,7 +217,7 @@ TEST(HttpTransport, ConnectRefusedIsATransportError) {
 TEST(HttpTransport, ReadTimeout) {
     TestServer server([](Exchange& ex) { ex.stall(); });
     HttpClient client;
-    auto f = start(client, {.url = server.url("/")}, {.read_timeout = 100ms});
+    auto f = start(client, get(server.url("/")), timeouts(100ms, std::nullopt));
     const std::string what = expect_error<LMTimeoutError>(finish(f));
     EXPECT_NE(what.find("read timeout"), std::string::npos) << what;
     EXPECT_TRUE(server.wait_open(0));  // the client closed the connection
@@ -197,16 +233,16 @@ TEST(HttpTransport, DeadlineCoversASlowTrickle) {
         ex.end_chunks();
     });
     HttpClient client;
-    auto f = start(client, {.url = server.url("/")}, {.read_timeout = 5s, .deadline = 200ms});
+    auto f = start(client, get(server.url("/")), timeouts(5s, 200ms));
     const std::string what = expect_error<LMTimeoutError>(finish(f));
     EXPECT_NE(what.find("deadline"), std::string::npos) << what;
 }
 
 TEST(HttpTransport, DeadlineWhileQueuedForAConnection) {
     TestServer server([](Exchange& ex) { ex.stall(); });
-    HttpClient client({.max_connections_per_origin = 1});
-    auto first = start(client, {.url = server.url("/1")}, {.deadline = 300ms});
-    auto second = start(client, {.url = server.url("/2")}, {.deadline = 100ms});
+    HttpClient client(pool_of(1));
+    auto first = start(client, get(server.url("/1")), timeouts(std::nullopt, 300ms));
+    auto second = start(client, get(server.url("/2")), timeouts(std::nullopt, 100ms));
     expect_error<LMTimeoutError>(finish(second));
     expect_error<LMTimeoutError>(finish(first));
 }
@@ -228,7 +264,7 @@ TEST(HttpTransport, StreamingDeliversChunksAsTheyArrive) {
     int status = 0, chunks = 0;
     std::promise<std::exception_ptr> done;
     client.async_stream(
-        {.url = server.url("/stream")}, {},
+        get(server.url("/stream")), {},
         [&](int s, const Headers& h) {
             status = s;
             EXPECT_NE(find_header(h, "content-type"), nullptr);
@@ -261,7 +297,7 @@ TEST(HttpTransport, SseEventsOverAStreamWithOddSplits) {
     std::vector<SseEvent> events;
     std::promise<std::exception_ptr> done;
     client.async_stream(
-        {.url = server.url("/")}, {}, nullptr,
+        get(server.url("/")), {}, nullptr,
         [&](std::string_view bytes) {
             parser.feed(bytes, events);
             return true;
@@ -290,7 +326,7 @@ TEST(HttpTransport, StreamCallbackCanStopEarly) {
     std::promise<std::exception_ptr> done;
     int chunks = 0;
     client.async_stream(
-        {.url = server.url("/")}, {}, nullptr, [&](std::string_view) { return ++chunks < 2; },
+        get(server.url("/")), {}, nullptr, [&](std::string_view) { return ++chunks < 2; },
         [&](std::exception_ptr e) { done.set_value(e); });
     auto f = done.get_future();
     ASSERT_EQ(f.wait_for(kHang), std::future_status::ready);
@@ -308,7 +344,7 @@ TEST(HttpTransport, CancelClosesTheConnectionAndCompletes) {
     HttpClient client;
     auto p = std::make_shared<std::promise<Result>>();
     auto f = p->get_future();
-    auto handle = client.async_request({.url = server.url("/slow")}, {}, [p](std::exception_ptr e, HttpResponse r) {
+    auto handle = client.async_request(get(server.url("/slow")), {}, [p](std::exception_ptr e, HttpResponse r) {
         p->set_value(Result{std::move(e), std::move(r)});
     });
     ASSERT_EQ(arrived.get_future().wait_for(kHang), std::future_status::ready);
@@ -323,7 +359,7 @@ TEST(HttpTransport, DestroyingTheClientCompletesPendingRequests) {
     std::future<Result> f;
     {
         HttpClient client;
-        f = start(client, {.url = server.url("/")});
+        f = start(client, get(server.url("/")));
         server.wait_open(1);
     }
     expect_error<HttpCancelledError>(finish(f));
@@ -333,9 +369,9 @@ TEST(HttpTransport, BlockingRequestOnAnIoThreadIsRefused) {
     TestServer server(echo);
     HttpClient client;
     std::promise<std::string> message;
-    client.async_request({.url = server.url("/")}, {}, [&](std::exception_ptr, HttpResponse) {
+    client.async_request(get(server.url("/")), {}, [&](std::exception_ptr, HttpResponse) {
         try {
-            client.request({.url = server.url("/")});
+            client.request(get(server.url("/")));
             message.set_value("no error");
         } catch (const ValueError& e) {
             message.set_value(e.what());
@@ -348,7 +384,7 @@ TEST(HttpTransport, BlockingRequestOnAnIoThreadIsRefused) {
 
 TEST(HttpTransport, BadUrlThrowsValueError) {
     HttpClient client;
-    EXPECT_THROW(client.request({.url = "ftp://example.com/"}), ValueError);
+    EXPECT_THROW(client.request(get("ftp://example.com/")), ValueError);
 }
 
 // ---- TLS --------------------------------------------------------------------------------------------------
@@ -361,9 +397,9 @@ std::string write_temp(const std::string& name, const std::string& content) {
 
 TEST(HttpTransportTls, SelfSignedCertificateIsRejectedByDefault) {
     auto cert = dspy::testing::make_self_signed_cert();
-    TestServer server(echo, {.tls = true, .cert_pem = cert.cert_pem, .key_pem = cert.key_pem});
+    TestServer server(echo, tls_server(cert));
     HttpClient client;
-    auto f = start(client, {.url = server.url("/")});
+    auto f = start(client, get(server.url("/")));
     auto r = finish(f);
     const std::string what = expect_error<LMTransportError>(r);
     EXPECT_NE(what.find("verification failed"), std::string::npos) << what;
@@ -376,11 +412,11 @@ TEST(HttpTransportTls, SelfSignedCertificateIsRejectedByDefault) {
 
 TEST(HttpTransportTls, TrustedThroughCaFile) {
     auto cert = dspy::testing::make_self_signed_cert();
-    TestServer server(echo, {.tls = true, .cert_pem = cert.cert_pem, .key_pem = cert.key_pem});
+    TestServer server(echo, tls_server(cert));
     const std::string ca = write_temp("dspy_http_ca.pem", cert.cert_pem);
     HttpClient client;
     for (int i = 0; i < 3; ++i) {
-        auto r = client.request({.method = "POST", .url = server.url("/tls"), .body = "s"}, {.ca_file = ca});
+        auto r = client.request(req("POST", server.url("/tls"), "s"), tls_options(ca));
         EXPECT_EQ(r.body, "POST /tls s");
     }
     EXPECT_EQ(server.connections(), 1);  // TLS connections are pooled too
@@ -388,24 +424,24 @@ TEST(HttpTransportTls, TrustedThroughCaFile) {
 
 TEST(HttpTransportTls, HostNameMustMatchTheCertificate) {
     auto cert = dspy::testing::make_self_signed_cert("DNS:api.example.com");
-    TestServer server(echo, {.tls = true, .cert_pem = cert.cert_pem, .key_pem = cert.key_pem});
+    TestServer server(echo, tls_server(cert));
     const std::string ca = write_temp("dspy_http_ca_other.pem", cert.cert_pem);
     HttpClient client;
-    auto f = start(client, {.url = server.url("/")}, {.ca_file = ca});
+    auto f = start(client, get(server.url("/")), tls_options(ca));
     const std::string what = expect_error<LMTransportError>(finish(f));
     EXPECT_NE(what.find("verification failed"), std::string::npos) << what;
 }
 
 TEST(HttpTransportTls, VerificationCanBeTurnedOff) {
     auto cert = dspy::testing::make_self_signed_cert("DNS:api.example.com");
-    TestServer server(echo, {.tls = true, .cert_pem = cert.cert_pem, .key_pem = cert.key_pem});
+    TestServer server(echo, tls_server(cert));
     HttpClient client;
-    EXPECT_EQ(client.request({.url = server.url("/")}, {.verify_tls = false}).status, 200);
+    EXPECT_EQ(client.request(get(server.url("/")), tls_options(std::nullopt, false)).status, 200);
 }
 
 TEST(HttpTransportTls, MissingCaFileIsAValueError) {
     HttpClient client;
-    EXPECT_THROW(client.request({.url = "https://127.0.0.1:1/"}, {.ca_file = "/nonexistent/ca.pem"}), ValueError);
+    EXPECT_THROW(client.request(get("https://127.0.0.1:1/"), tls_options("/nonexistent/ca.pem")), ValueError);
 }
 
 // ---- measurement (prints figures, asserts only correctness) ------------------------------------------------
@@ -420,9 +456,8 @@ TEST(HttpTransportPerf, KeepAlivePosts64Concurrent) {
     std::promise<void> all_done;
     std::function<void()> issue = [&] {
         if (issued.fetch_add(1) >= kTotal) return;
-        client.async_request({.method = "POST", .url = server.url("/v1/chat/completions"),
-                              .headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer k"}},
-                              .body = body},
+        client.async_request(req("POST", server.url("/v1/chat/completions"), body,
+                                 {{"Content-Type", "application/json"}, {"Authorization", "Bearer k"}}),
                              {}, [&](std::exception_ptr e, HttpResponse r) {
                                  if (!e && r.status == 200 && ok.fetch_add(1) + 1 == kTotal) all_done.set_value();
                                  if (!e) issue();  // on the I/O thread: just queues the next request
