@@ -150,9 +150,11 @@ struct Pool : std::enable_shared_from_this<Pool> {
                 op->deadline_timer.expires_after(*op->opts.deadline);
                 op->deadline_timer.async_wait([self = shared_from_this(), op](error_code ec) {
                     if (ec || op->finished) return;
-                    self->finish(op, std::make_exception_ptr(LMTimeoutError(
-                                         "HTTP request deadline of " + std::to_string(op->opts.deadline->count()) +
-                                         " ms exceeded: " + op->what())));
+                    // A named value: the temporary exception must be gone before callbacks run on other threads.
+                    std::exception_ptr error = std::make_exception_ptr(
+                        LMTimeoutError("HTTP request deadline of " + std::to_string(op->opts.deadline->count()) +
+                                       " ms exceeded: " + op->what()));
+                    self->finish(op, std::move(error));
                 });
             }
         }

@@ -169,6 +169,24 @@ TEST(HttpTransport, PoolBoundQueuesRequests) {
     EXPECT_EQ(server.requests(), 12);
 }
 
+TEST(HttpTransport, SeveralIoThreadsAndOrigins) {
+    TestServer a(echo), b(echo);
+    HttpClientOptions options = pool_of(3);
+    options.io_threads = 3;
+    HttpClient client(options);
+    std::vector<std::future<Result>> futures;
+    for (int i = 0; i < 60; ++i)
+        futures.push_back(start(client, req("POST", (i % 2 ? a : b).url("/"), std::to_string(i))));
+    for (int i = 0; i < 60; ++i) {
+        Result r = finish(futures[static_cast<size_t>(i)]);
+        ASSERT_FALSE(r.error);
+        EXPECT_EQ(r.response.body, "POST / " + std::to_string(i));
+    }
+    EXPECT_LE(a.max_open(), 3);
+    EXPECT_LE(b.max_open(), 3);
+    EXPECT_EQ(a.requests() + b.requests(), 60);
+}
+
 TEST(HttpTransport, IdleConnectionClosedByServerIsReplacedTransparently) {
     TestServer server(echo, [] { ServerOptions o; o.close_after = 1; return o; }());
     HttpClient client;
@@ -449,12 +467,13 @@ TEST(HttpTransportTls, MissingCaFileIsAValueError) {
 TEST(HttpTransportPerf, KeepAlivePosts64Concurrent) {
     const std::string reply(300, 'r');
     TestServer server([&](Exchange& ex) { ex.respond(200, reply, {{"Content-Type", "application/json"}}); });
-    HttpClient client;
     const std::string body(600, 'b');
     constexpr int kConcurrency = 64, kTotal = 6400;
     std::atomic<int> issued{0}, ok{0};
     std::promise<void> all_done;
-    std::function<void()> issue = [&] {
+    std::function<void()> issue;
+    HttpClient client;  // declared last: destroyed (and its I/O thread joined) before what callbacks touch
+    issue = [&] {
         if (issued.fetch_add(1) >= kTotal) return;
         client.async_request(req("POST", server.url("/v1/chat/completions"), body,
                                  {{"Content-Type", "application/json"}, {"Authorization", "Bearer k"}}),
