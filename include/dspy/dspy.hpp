@@ -5,6 +5,7 @@
 #include "dspy/adapters/base.hpp"
 #include "dspy/adapters/chat_adapter.hpp"
 #include "dspy/adapters/json_adapter.hpp"
+#include "dspy/async/async.hpp"
 #include "dspy/clients/base_lm.hpp"
 #include "dspy/json.hpp"
 #include "dspy/predict/chain_of_thought.hpp"
@@ -15,4 +16,5 @@
 #include "dspy/settings/settings.hpp"
 #include "dspy/signatures/signature.hpp"
 #include "dspy/utils/dummies.hpp"
+#include "dspy/utils/asyncify.hpp"
 #include "dspy/utils/exceptions.hpp"

@@ -1,7 +1,7 @@
 #include "dspy/utils/dummies.hpp"
 
-#include <map>
-#include <regex>
+#include <algorithm>
+#include <cctype>
 
 #include "dspy/adapters/chat_adapter.hpp"
 
@@ -19,6 +19,16 @@ Signature answer_signature(const Json& fields) {
     for (auto it = fields.begin(); it != fields.end(); ++it) out.push_back(Field::output(it.key()));
     return Signature::from_fields(std::move(out));
 }
+// The `[[ ## name ## ]]` header a message starts with (DSPy's `field_pattern.match`), or "".
+std::string leading_header(const std::string& s) {
+    if (s.rfind("[[ ## ", 0) != 0) return {};
+    size_t i = 6;
+    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_' ||
+                            static_cast<unsigned char>(s[i]) >= 0x80))
+        ++i;
+    if (i == 6 || s.compare(i, 6, " ## ]]") != 0) return {};
+    return s.substr(0, i + 6);
+}
 }  // namespace
 
 DummyLM::DummyLM(std::vector<Json> answers, Options options)
@@ -26,7 +36,7 @@ DummyLM::DummyLM(std::vector<Json> answers, Options options)
       answers_(std::move(answers)),
       options_(std::move(options)) {}
 
-DummyLM::DummyLM(std::vector<std::pair<std::string, Json>> by_input, Options options)
+DummyLM::DummyLM(ByInput, std::vector<std::pair<std::string, Json>> by_input, Options options)
     : BaseLM("dummy", "chat", Json{{"temperature", 0.0}, {"max_tokens", 1000}, {"cache", true}}),
       by_input_(std::move(by_input)),
       by_input_mode_(true),
@@ -40,12 +50,9 @@ std::string DummyLM::render(const Json& fields) const {
 // DSPy's `_use_example`: output fields are the headers that appear fewer times than the most frequent one (the
 // inputs appear in every turn); answer with the demo whose user turn contains the final turn's first section.
 std::string DummyLM::use_example(const Messages& messages) const {
-    static const std::regex field_pattern(R"(\[\[ ## (\w+) ## \]\])");
     std::vector<std::pair<std::string, int>> counts;
     for (const auto& m : messages) {
-        std::smatch ma;
-        if (std::regex_search(m.content, ma, field_pattern, std::regex_constants::match_continuous)) {
-            std::string f = ma.str(0);
+        if (auto f = leading_header(m.content); !f.empty()) {
             auto it = std::find_if(counts.begin(), counts.end(), [&](auto& p) { return p.first == f; });
             if (it == counts.end())
                 counts.emplace_back(f, 1);

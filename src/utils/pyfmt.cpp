@@ -311,9 +311,14 @@ std::string orjson_float(double v) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
+    // Bytes that need no escape are copied in runs: prompts and cache keys are mostly such text.
     out += '"';
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -323,14 +328,11 @@ void append_json_string(std::string& out, std::string_view s) {
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
             default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    hex(out, c, 2);
-                } else {
-                    out += ch;
-                }
+                out += "\\u00";
+                hex(out, c, 2);
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out += '"';
 }
 
@@ -344,6 +346,10 @@ std::string orjson_dumps(const Json& v, bool indent2, bool sort_keys) {
     std::string out;
     orjson_rec(out, v, indent2, sort_keys, 0);
     return out;
+}
+
+void append_orjson(std::string& out, const Json& v, bool indent2, bool sort_keys) {
+    orjson_rec(out, v, indent2, sort_keys, 0);
 }
 
 std::string repr_str(std::string_view s) {
@@ -461,35 +467,54 @@ size_t leading_ws(std::string_view line) {
 }  // namespace
 
 std::string cleandoc(std::string_view doc) {
-    // inspect.cleandoc expands tabs first (tab size 8).
+    // CPython 3.11's inspect.cleandoc, step by step: expandtabs() (columns count code points and restart at \n and
+    // \r), split on \n, margin = smallest indent of the non-blank lines after the first (lstrip() removes all
+    // Unicode whitespace), lstrip the first line, cut `margin` characters from the others, then drop *empty*
+    // leading and trailing lines. Whitespace-only lines that survive the margin cut are kept ("   \n  " -> "  ").
     std::string expanded;
-    for (char c : doc) {
+    expanded.reserve(doc.size());
+    size_t col = 0;
+    for (size_t i = 0; i < doc.size();) {
+        char c = doc[i];
         if (c == '\t') {
-            size_t col = expanded.size() - (expanded.rfind('\n') == std::string::npos ? 0 : expanded.rfind('\n') + 1);
             expanded.append(8 - col % 8, ' ');
-        } else {
-            expanded += c;
+            col += 8 - col % 8;
+            ++i;
+            continue;
         }
+        size_t j = i;
+        (void)decode(doc, j);
+        expanded.append(doc.substr(i, j - i));
+        col = (c == '\n' || c == '\r') ? 0 : col + 1;
+        i = j;
     }
     auto lines = split_nl(expanded);
+    auto count_cps = [](std::string_view s) {
+        size_t n = 0;
+        for (size_t i = 0; i < s.size(); ++n) (void)decode(s, i);
+        return n;
+    };
     size_t margin = std::string::npos;
     for (size_t i = 1; i < lines.size(); ++i) {
-        std::string_view l = lines[i];
-        size_t content = l.find_first_not_of(' ');
-        if (content == std::string_view::npos) continue;
-        margin = std::min(margin, content);
+        std::string_view content = lstrip(lines[i]);
+        if (content.empty()) continue;
+        margin = std::min(margin, count_cps(std::string_view(lines[i]).substr(0, lines[i].size() - content.size())));
     }
-    if (!lines.empty()) {
-        size_t ws = lines[0].find_first_not_of(' ');
-        lines[0] = ws == std::string::npos ? "" : lines[0].substr(ws);
+    if (!lines.empty()) lines[0] = std::string(lstrip(lines[0]));
+    if (margin != std::string::npos) {
+        for (size_t i = 1; i < lines.size(); ++i) {
+            std::string_view l = lines[i];
+            size_t at = 0;
+            for (size_t k = 0; k < margin && at < l.size(); ++k) (void)decode(l, at);
+            lines[i] = std::string(l.substr(at));
+        }
     }
-    if (margin != std::string::npos)
-        for (size_t i = 1; i < lines.size(); ++i) lines[i] = lines[i].size() > margin ? lines[i].substr(margin) : "";
-    while (!lines.empty() && lines.back().find_first_not_of(' ') == std::string::npos) lines.pop_back();
+    size_t last = lines.size();
+    while (last > 0 && lines[last - 1].empty()) --last;
     size_t first = 0;
-    while (first < lines.size() && lines[first].find_first_not_of(' ') == std::string::npos) ++first;
+    while (first < last && lines[first].empty()) ++first;
     std::string out;
-    for (size_t i = first; i < lines.size(); ++i) {
+    for (size_t i = first; i < last; ++i) {
         if (i > first) out += '\n';
         out += lines[i];
     }

@@ -22,6 +22,8 @@ void append_json_string(std::string& out, std::string_view s);
 std::string json_dumps(const Json& v, int indent = -1);
 /// orjson.dumps: compact (`,` `:`) or OPT_INDENT_2, optionally OPT_SORT_KEYS (recursive, by code point).
 std::string orjson_dumps(const Json& v, bool indent2 = false, bool sort_keys = false);
+/// orjson_dumps appending to `out` (no temporary string per value).
+void append_orjson(std::string& out, const Json& v, bool indent2 = false, bool sort_keys = false);
 
 /// Python `repr()` of the value as Python would hold it (dict, list, str, int, float, bool, None).
 std::string repr(const Json& v);

@@ -8,7 +8,7 @@
 namespace dspy {
 
 TEST(DummyLM, AnswersInOrderThenSaysNoMoreResponses) {
-    DummyLM lm({Json{{"answer", "first"}}, Json{{"answer", "second"}}});
+    DummyLM lm(std::vector<Json>{Json{{"answer", "first"}}, Json{{"answer", "second"}}});
     Messages msgs{{"user", "hi"}};
     EXPECT_EQ(lm(msgs)[0].text, "[[ ## answer ## ]]\nfirst");
     EXPECT_EQ(lm(msgs)[0].text, "[[ ## answer ## ]]\nsecond");
@@ -17,26 +17,25 @@ TEST(DummyLM, AnswersInOrderThenSaysNoMoreResponses) {
 }
 
 TEST(DummyLM, RendersSeveralFieldsWithBlankLines) {
-    DummyLM lm({Json{{"reasoning", "r"}, {"answer", "a"}}});
+    DummyLM lm(std::vector<Json>{Json{{"reasoning", "r"}, {"answer", "a"}}});
     EXPECT_EQ(lm({{"user", "x"}})[0].text, "[[ ## reasoning ## ]]\nr\n\n[[ ## answer ## ]]\na");
 }
 
 TEST(DummyLM, AnswersByInputSubstring) {
-    DummyLM lm(std::vector<std::pair<std::string, Json>>{{"France", Json{{"answer", "Paris"}}},
-                                                         {"Japan", Json{{"answer", "Tokyo"}}}});
+    DummyLM lm(DummyLM::ByInput{}, {{"France", Json{{"answer", "Paris"}}}, {"Japan", Json{{"answer", "Tokyo"}}}});
     EXPECT_EQ(lm({{"user", "capital of Japan?"}})[0].text, "[[ ## answer ## ]]\nTokyo");
     EXPECT_EQ(lm({{"user", "capital of Peru?"}})[0].text, "No more responses");
 }
 
 TEST(DummyLM, ProducesNCompletions) {
-    DummyLM lm({Json{{"answer", "a"}}, Json{{"answer", "b"}}});
+    DummyLM lm(std::vector<Json>{Json{{"answer", "a"}}, Json{{"answer", "b"}}});
     auto outs = lm({{"user", "x"}}, Json{{"n", 2}});
     ASSERT_EQ(outs.size(), 2u);
     EXPECT_EQ(outs[1].text, "[[ ## answer ## ]]\nb");
 }
 
 TEST(DummyLM, UsesTheAdapterFormat) {
-    DummyLM lm({Json{{"answer", "a"}, {"score", 3}}}, {.adapter = std::make_shared<JSONAdapter>()});
+    DummyLM lm(std::vector<Json>{Json{{"answer", "a"}, {"score", 3}}}, {.adapter = std::make_shared<JSONAdapter>()});
     auto text = lm({{"user", "x"}})[0].text;
     EXPECT_EQ(Json::parse(text), (Json{{"answer", "a"}, {"score", 3}}));
 }

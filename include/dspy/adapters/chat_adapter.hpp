@@ -2,6 +2,10 @@
 /// @file
 /// ChatAdapter: DSPy's default `[[ ## field ## ]]` prompt format.
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "dspy/adapters/base.hpp"
 
 namespace dspy {
@@ -54,6 +58,11 @@ public:
     [[nodiscard]] std::string_view adapter_name() const override { return "ChatAdapter"; }
 
 protected:
+    /// `[[ ## name ## ]]\nvalue` sections joined by blank lines, stripped (ChatAdapter.format_field_with_value).
+    static std::string format_sections(const std::vector<std::pair<const Field*, const Json*>>& items);
+    /// The ` (must be formatted as a valid Python T)` hint of an output field (empty for `str`).
+    static std::string output_type_info(const Field& field);
+
     Options options_;
 };
 

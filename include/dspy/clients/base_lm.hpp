@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dspy/json.hpp"
@@ -44,6 +45,24 @@ public:
 
     /// Merges `kwargs` over the defaults, calls forward and records the call in history. @sa BaseLM.__call__
     std::vector<LMOutput> operator()(const Messages& messages, const Json& kwargs = Json::object());
+
+    /// Whether the model accepts native tool definitions (`tools=`). A plain BaseLM says no, as DSPy's does.
+    /// @sa BaseLM.supports_function_calling
+    [[nodiscard]] virtual bool supports_function_calling() const { return false; }
+    /// Whether the model has native reasoning (extended thinking). @sa BaseLM.supports_reasoning
+    [[nodiscard]] virtual bool supports_reasoning() const { return false; }
+    /// Whether the model accepts a JSON-schema `response_format` (structured outputs). JSONAdapter uses it to
+    /// choose between structured outputs and `{"type": "json_object"}`. @sa BaseLM.supports_response_schema
+    [[nodiscard]] virtual bool supports_response_schema() const { return false; }
+    /// The OpenAI-style request parameters the model accepts (`response_format`, `tools`, ...); empty for a plain
+    /// BaseLM, so JSONAdapter then sends no `response_format` at all. @sa BaseLM.supported_params
+    [[nodiscard]] virtual std::vector<std::string> supported_params() const { return {}; }
+    /// Whether `name` is among supported_params().
+    [[nodiscard]] bool supports_param(std::string_view name) const {
+        for (const auto& p : supported_params())
+            if (p == name) return true;
+        return false;
+    }
 
     [[nodiscard]] const std::string& model() const { return model_; }
     [[nodiscard]] const std::string& model_type() const { return model_type_; }

@@ -38,6 +38,29 @@ public:
     /// Drops lm, traces, train and demos. @sa Predict.reset
     void reset();
 
+    /// Saved traces, kept as loaded. @sa Predict.traces
+    [[nodiscard]] const Json& traces() const { return traces_; }
+    /// Saved training examples, kept as loaded. @sa Predict.train
+    [[nodiscard]] const Json& train() const { return train_; }
+    /// Keys of a loaded state that Predict does not interpret (Python sets them as attributes); not saved again.
+    [[nodiscard]] const Json& extra_state() const { return extra_state_; }
+
+    /// A loaded state, validated and built but not yet installed. @sa Predict.load_state
+    struct PreparedState {
+        Signature signature;
+        std::shared_ptr<BaseLM> lm;
+        std::vector<Example> demos;
+        Json traces;
+        Json train;
+        Json extra;
+    };
+    /// The first, fallible half of load_state: checks `state` and builds everything without touching this
+    /// predictor, so a module can load all its predictors or none. @throws KeyError, TypeError, ValueError,
+    /// NotImplementedError naming the key at fault.
+    [[nodiscard]] PreparedState prepare_state(const Json& state, const LoadOptions& options = {}) const;
+    /// The second half of load_state: installs a prepared state (cannot fail).
+    void apply_state(PreparedState&& prepared) noexcept;
+
 protected:
     [[nodiscard]] bool is_parameter() const override { return true; }
 
@@ -48,6 +71,7 @@ private:
     std::vector<Example> demos_;
     Json traces_ = Json::array();
     Json train_ = Json::array();
+    Json extra_state_ = Json::object();
 };
 
 }  // namespace dspy

@@ -1,17 +1,52 @@
 #pragma once
 /// @file
 /// Global configuration and scoped overrides that follow the logical task. @sa dspy/dsp/utils/settings.py
+///
+/// A settings snapshot is immutable and shared. `configure()` replaces the global snapshot (owner thread/task
+/// only); `context()` installs global ⊕ current ⊕ overrides for the current logical task until its scope ends.
+/// Tasks carry their snapshot across awaits and threads; fork points (when_all, spawn, asyncify, ThreadPool
+/// jobs) hand children the parent's snapshot, and a child's context() never reaches its parent.
 
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
+#include "dspy/async/task_context.hpp"
 #include "dspy/json.hpp"
+#include "dspy/primitives/prediction.hpp"
 
 namespace dspy {
 
 class BaseLM;
 class Adapter;
+class Predict;
+class BaseCallback;
+
+/// One `(predictor, inputs, prediction)` record of `settings.trace`. @sa the tuples Predict appends to trace
+struct TraceEntry {
+    const Predict* predictor = nullptr;
+    Json inputs;
+    Prediction prediction;
+};
+
+/// The trace list: shared and appended to by every predictor that sees it (thread-safe), like DSPy's global
+/// `trace` list; `context({.trace = std::make_shared<Trace>()})` gives a block its own. @sa settings.trace
+class Trace {
+public:
+    /// Appends, dropping the oldest entry once `max_size` is reached; `max_size <= 0` appends nothing.
+    void append(TraceEntry entry, int max_size = 10000);
+    /// A copy of the entries, oldest first.
+    [[nodiscard]] std::vector<TraceEntry> entries() const;
+    [[nodiscard]] std::size_t size() const;
+    void clear();
+
+private:
+    mutable std::mutex mu_;
+    std::vector<TraceEntry> entries_;
+};
 
 /// One immutable snapshot of every setting. Read it with `dspy::settings()`. @sa dspy.settings
 struct Settings {
@@ -28,32 +63,44 @@ struct Settings {
     int max_trace_size = 10000;
     bool warn_on_type_mismatch = true;
     Json extra = Json::object();                 ///< keys DSPy accepts but we do not interpret
+    std::shared_ptr<Trace> trace = std::make_shared<Trace>();  ///< null disables tracing @sa settings.trace
+    std::vector<std::shared_ptr<BaseCallback>> callbacks;      ///< global callbacks @sa settings.callbacks
+
+    /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
+    /// @sa Settings.get
+    [[nodiscard]] Json get(std::string_view key, Json default_value = nullptr) const;
+    /// Whether `key` names a scalar setting or an `extra` key. @sa Settings.__contains__
+    [[nodiscard]] bool contains(std::string_view key) const;
 };
 
 /// Which settings to change; unset members are left alone.
 /// `dspy::configure({.lm = lm, .async_max_workers = 4})`. @sa dspy.configure keyword arguments
 struct SettingsOverrides {
-    std::optional<std::shared_ptr<BaseLM>> lm;
-    std::optional<std::shared_ptr<const Adapter>> adapter;
-    std::optional<int> async_max_workers;
-    std::optional<bool> allow_tool_async_sync_conversion;
-    std::optional<bool> disable_history;
-    std::optional<bool> track_usage;
-    std::optional<bool> provide_traceback;
-    std::optional<int> num_threads;
-    std::optional<int> max_errors;
-    std::optional<int> max_history_size;
-    std::optional<int> max_trace_size;
-    std::optional<bool> warn_on_type_mismatch;
-    std::optional<Json> extra;  ///< merged key by key
+    // Every member has a default initializer so that g++ -Wextra does not warn about designated
+    // initialisers that name only some of them (-Wmissing-field-initializers).
+    std::optional<std::shared_ptr<BaseLM>> lm{};
+    std::optional<std::shared_ptr<const Adapter>> adapter{};
+    std::optional<int> async_max_workers{};
+    std::optional<bool> allow_tool_async_sync_conversion{};
+    std::optional<bool> disable_history{};
+    std::optional<bool> track_usage{};
+    std::optional<bool> provide_traceback{};
+    std::optional<int> num_threads{};
+    std::optional<int> max_errors{};
+    std::optional<int> max_history_size{};
+    std::optional<int> max_trace_size{};
+    std::optional<bool> warn_on_type_mismatch{};
+    std::optional<Json> extra{};  ///< merged key by key
+    std::optional<std::shared_ptr<Trace>> trace{};  ///< a fresh Trace for a task-local trace; nullptr disables
+    std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.
 /// @sa dspy.settings
 [[nodiscard]] std::shared_ptr<const Settings> settings();
 
-/// Changes the global settings. Only the thread (and task) that first called it may call it again.
-/// @throws std::runtime_error with DSPy's message otherwise. @sa dspy.configure
+/// Changes the global settings. Only the thread (and, inside a task, the task) that first called it may call it
+/// again. @throws std::runtime_error with DSPy's message otherwise. @sa dspy.configure
 void configure(const SettingsOverrides& overrides);
 
 /// Restores the previous settings when it goes out of scope. @sa dspy.context
@@ -74,7 +121,12 @@ private:
 };
 
 /// Overrides settings for the current logical task until the returned scope ends: a snapshot of
-/// global ⊕ current ⊕ overrides. @sa dspy.context
+/// global ⊕ current ⊕ overrides (so a configure() made inside the block is not visible in it). @sa dspy.context
 ContextScope context(const SettingsOverrides& overrides);
+
+namespace detail {
+/// Back to the defaults with no configure owner (tests only; DSPy's tests reset the same globals).
+void reset_settings_for_testing();
+}  // namespace detail
 
 }  // namespace dspy

@@ -30,9 +30,11 @@ public:
 
     /// Answers in order, one per completion; when they run out, `{"answer": "No more responses"}`.
     explicit DummyLM(std::vector<Json> answers, Options options = {});
+    /// Tag selecting the answers-by-input constructor (a list of pairs would otherwise read like a list of answers).
+    struct ByInput {};
     /// Answers chosen by a key that occurs in the last message (first match in order); otherwise the
-    /// completion is the text "No more responses".
-    explicit DummyLM(std::vector<std::pair<std::string, Json>> by_input, Options options = {});
+    /// completion is the text "No more responses". `DummyLM(DummyLM::ByInput{}, {{"France", {{"answer", "Paris"}}}})`
+    DummyLM(ByInput, std::vector<std::pair<std::string, Json>> by_input, Options options = {});
 
     std::vector<LMOutput> forward(const Messages& messages, const Json& kwargs) override;
 

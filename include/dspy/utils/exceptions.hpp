@@ -94,6 +94,13 @@ public:
     using DSPyError::DSPyError;
 };
 
+/// The LM is configured in a way the provider cannot serve (e.g. a reasoning model with a low max_tokens).
+/// @sa dspy.utils.exceptions.LMConfigurationError
+class LMConfigurationError : public LMError {
+public:
+    using LMError::LMError;
+};
+
 /// The provider answered with an error (HTTP status and the provider's message).
 class LMProviderError : public LMError {
 public:

@@ -1,0 +1,172 @@
+#include "dspy/clients/lm.hpp"
+
+#include <gtest/gtest.h>
+
+#include "dspy/utils/exceptions.hpp"
+
+namespace dspy {
+
+namespace {
+Json user(const char* text) { return Json::array({Json{{"role", "user"}, {"content", text}}}); }
+}  // namespace
+
+TEST(LM, DefaultsKeepTemperatureAndMaxTokensAsNull) {
+    LM lm("openai/gpt-4o-mini");
+    EXPECT_EQ(lm.model(), "openai/gpt-4o-mini");
+    EXPECT_EQ(lm.model_type(), "chat");
+    EXPECT_TRUE(lm.cache());
+    EXPECT_EQ(lm.num_retries(), 3);
+    EXPECT_EQ(lm.kwargs().dump(), R"({"temperature":null,"max_tokens":null})");
+    EXPECT_EQ(lm.provider_name(), "openai");
+    EXPECT_EQ(LM("gpt-4o").provider_name(), "openai");
+    EXPECT_EQ(LM("anthropic/claude").provider_name(), "anthropic");
+}
+
+TEST(LM, OptionsBecomeKwargsInOrder) {
+    LM lm("openai/gpt-4o-mini", {.temperature = 0.2,
+                                 .max_tokens = 100,
+                                 .api_key = "sk-secret",
+                                 .rollout_id = 3,
+                                 .kwargs = {{"n", 2}, {"stop", {"\n"}}}});
+    EXPECT_EQ(lm.kwargs().dump(),
+              R"({"temperature":0.2,"max_tokens":100,"api_key":"sk-secret","rollout_id":3,"n":2,"stop":["\n"]})");
+    EXPECT_THROW(LM("m", {.kwargs = {{"temperature", 1.0}}}), TypeError);
+    EXPECT_THROW(LM("m", {.kwargs = Json::array()}), TypeError);
+    EXPECT_THROW(LM("m", {.model_type = "completion"}), ValueError);
+}
+
+TEST(LM, DumpStateNeverHoldsTheApiKey) {
+    LM lm("openai/gpt-4o-mini", {.temperature = 0.3, .max_tokens = 500, .api_key = "sk", .api_base = "http://x"});
+    EXPECT_EQ(lm.dump_state().dump(),
+              R"({"_dspy_lm_class":"dspy.clients.lm.LM","model":"openai/gpt-4o-mini","model_type":"chat",)"
+              R"("cache":true,"num_retries":3,"temperature":0.3,"max_tokens":500,"api_base":"http://x",)"
+              R"("finetuning_model":null,"launch_kwargs":{},"train_kwargs":{}})");
+    LM dev("m", {.model_type = "responses", .use_developer_role = true});
+    EXPECT_EQ(dev.dump_state().value("use_developer_role", false), true);
+    EXPECT_FALSE(lm.dump_state().contains("use_developer_role"));
+}
+
+TEST(LM, ReasoningModelsFamily) {
+    for (const char* m : {"openai/o1", "o3-mini", "openai/o4-mini-2025-04-16", "O3-PRO", "openai/gpt-5",
+                          "gpt-5-mini", "openai/gpt-5-nano-2025-08-07", "o1-2024-12-17"})
+        EXPECT_TRUE(LM::is_openai_reasoning_model(m)) << m;
+    for (const char* m : {"openai/gpt-4o", "o2", "o3-large", "gpt-5-chat", "gpt-5-chat-latest", "gpt-5.1",
+                          "o1-mini-2024", "o3x", "openai/gpt-50"})
+        EXPECT_FALSE(LM::is_openai_reasoning_model(m)) << m;
+}
+
+TEST(LM, ReasoningModelsUseMaxCompletionTokensAndSaveMaxTokens) {
+    LM lm("openai/o3-mini", {.temperature = 1.0, .max_tokens = 16000});
+    EXPECT_EQ(lm.kwargs().dump(), R"({"temperature":1.0,"max_completion_tokens":16000})");
+    Json state = lm.dump_state();
+    EXPECT_FALSE(state.contains("max_completion_tokens"));
+    EXPECT_EQ(state.back(), 16000);  // renamed key goes last, as in DSPy
+    auto loaded = LM::load_state(state);
+    EXPECT_EQ(loaded->kwargs(), lm.kwargs());
+    EXPECT_EQ(loaded->dump_state(), state);
+}
+
+TEST(LM, ReasoningModelsRejectLowMaxTokensOrTemperature) {
+    EXPECT_THROW(LM("openai/gpt-5", {.temperature = 0.7}), LMConfigurationError);
+    EXPECT_THROW(LM("openai/o1", {.max_tokens = 1000}), LMConfigurationError);
+    try {
+        LM("openai/o1", {.max_tokens = 1000});
+    } catch (const LMConfigurationError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "[openai/o1] OpenAI's reasoning models require passing temperature=1.0 or None and max_tokens >= "
+                  "16000 or None to `dspy.LM(...)`, e.g., dspy.LM('openai/gpt-5', temperature=1.0, "
+                  "max_tokens=16000)");
+    }
+    // 0 and None are falsy in DSPy's check.
+    EXPECT_NO_THROW(LM("openai/gpt-5", {.temperature = 0.0, .max_tokens = 0}));
+    EXPECT_NO_THROW(LM("openai/gpt-5"));
+    EXPECT_NO_THROW(LM("openai/gpt-5-chat", {.temperature = 0.2, .max_tokens = 100}));
+}
+
+TEST(LM, RolloutIdNullIsDropped) {
+    auto lm = LM::from_kwargs({{"model", "m"}, {"rollout_id", nullptr}});
+    EXPECT_FALSE(lm->kwargs().contains("rollout_id"));
+    auto r = lm->build_request(user("hi"), {{"rollout_id", nullptr}});
+    EXPECT_FALSE(r.request.contains("rollout_id"));
+}
+
+TEST(LM, FromKwargsMatchesPythonKeywords) {
+    auto lm = LM::from_kwargs(Json::parse(
+        R"({"model": "openai/gpt-4o-mini", "top_p": 0.9, "model_type": "text", "cache": false, "num_retries": 5,
+            "max_tokens": 10, "launch_kwargs": null})"));
+    EXPECT_EQ(lm->model_type(), "text");
+    EXPECT_FALSE(lm->cache());
+    EXPECT_EQ(lm->num_retries(), 5);
+    EXPECT_EQ(lm->kwargs().dump(), R"({"temperature":null,"max_tokens":10,"top_p":0.9})");
+    EXPECT_EQ(lm->dump_state()["launch_kwargs"], Json::object());
+    EXPECT_THROW((void)LM::from_kwargs({{"temperature", 0.1}}), TypeError);
+    EXPECT_THROW((void)LM::from_kwargs({{"model", 3}}), TypeError);
+    EXPECT_THROW((void)LM::from_kwargs({{"model", "m"}, {"cache", "yes"}}), TypeError);
+    EXPECT_THROW((void)LM::from_kwargs({{"model", "m"}, {"callbacks", Json::array({1})}}), TypeError);
+}
+
+TEST(LM, LoadStateRefusesCustomClassesAndKeepsLegacyStates) {
+    Json custom = {{"_dspy_lm_class", "my.module.MyLM"}, {"model", "m"}};
+    EXPECT_THROW((void)LM::load_state(custom), ValueError);
+    EXPECT_THROW((void)LM::load_state(custom, /*allow_custom_lm_class=*/true), NotImplementedError);
+    // A pre-3.3 state: no class marker, a reasoning model's max_completion_tokens.
+    Json legacy = Json::parse(
+        R"({"model": "openai/o3", "model_type": "chat", "cache": true, "num_retries": 3, "finetuning_model": null,
+            "launch_kwargs": {}, "train_kwargs": {}, "temperature": 1.0, "max_completion_tokens": 20000})");
+    auto lm = LM::load_state(legacy);
+    EXPECT_EQ(lm->kwargs().dump(), R"({"temperature":1.0,"max_completion_tokens":20000})");
+}
+
+TEST(LM, BuildRequestMergesKwargsAndAddsTheIdentifier) {
+    LM lm("openai/gpt-4o-mini", {.temperature = 0.5, .api_key = "sk", .kwargs = {{"n", 1}}});
+    auto r = lm.build_request(user("hi"), {{"n", 3}, {"stop", "x"}, {"cache", false}});
+    EXPECT_FALSE(r.cache);
+    EXPECT_EQ(r.request.dump(),
+              R"({"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"temperature":0.5,)"
+              R"("max_tokens":null,"api_key":"sk","n":3,"stop":"x",)"
+              R"("_fn_identifier":"dspy.clients.lm.litellm_completion"})");
+    EXPECT_EQ(r.ignored, (std::vector<std::string>{"api_key", "api_base", "base_url"}));
+    // The api key never changes the cache key.
+    LM other("openai/gpt-4o-mini", {.temperature = 0.5, .api_key = "other", .kwargs = {{"n", 1}}});
+    EXPECT_EQ(r.key(), other.build_request(user("hi"), {{"n", 3}, {"stop", "x"}}).key());
+    EXPECT_TRUE(lm.build_request(user("hi")).cache);
+}
+
+TEST(LM, AsyncAndModelTypesHaveTheirOwnIdentifiers) {
+    auto id = [](const LM& lm, bool async_call) {
+        return lm.build_prompt_request("p", {}, async_call).request["_fn_identifier"].get<std::string>();
+    };
+    EXPECT_EQ(id(LM("m"), true), "dspy.clients.lm.alitellm_completion");
+    EXPECT_EQ(id(LM("m", {.model_type = "text"}), false), "dspy.clients.lm.litellm_text_completion");
+    EXPECT_EQ(id(LM("m", {.model_type = "responses"}), true), "dspy.clients.lm.alitellm_responses_completion");
+    EXPECT_NE(LM("m").build_prompt_request("p").key(), LM("m").build_prompt_request("p", {}, true).key());
+}
+
+TEST(LM, DeveloperRoleForResponses) {
+    LM lm("m", {.model_type = "responses", .use_developer_role = true});
+    Json messages = Json::array({Json{{"role", "system"}, {"content", "s"}}, Json{{"role", "user"}, {"content", "u"}}});
+    auto r = lm.build_request(messages);
+    EXPECT_EQ(r.request["messages"][0]["role"], "developer");
+    EXPECT_EQ(r.request["messages"][1]["role"], "user");
+    EXPECT_EQ(LM("m", {.use_developer_role = true}).build_request(messages).request["messages"][0]["role"], "system");
+}
+
+TEST(LM, BuildRequestRejectsBadCalls) {
+    LM lm("m");
+    EXPECT_THROW((void)lm.build_request(Json::array()), ValueError);
+    EXPECT_THROW((void)lm.build_request(Json("hi")), TypeError);
+    EXPECT_THROW((void)lm.build_request(user("hi"), Json::array()), TypeError);
+    EXPECT_THROW((void)lm.build_request(user("hi"), {{"model", "other"}}), TypeError);
+}
+
+TEST(LM, ForwardSaysTheHttpClientIsMissing) {
+    LM lm("openai/gpt-4o-mini");
+    try {
+        (void)lm.forward({{"user", "hi"}}, Json::object());
+        FAIL() << "forward should throw";
+    } catch (const LMError& e) {
+        EXPECT_NE(std::string(e.what()).find("HTTP client is not built"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace dspy

@@ -1,0 +1,145 @@
+#include "dspy/predict/react.hpp"
+
+#include <gtest/gtest.h>
+
+#include "dspy/settings/settings.hpp"
+#include "dspy/utils/dummies.hpp"
+#include "dspy/utils/exceptions.hpp"
+
+namespace dspy {
+namespace {
+
+Tool add_tool() {
+    return Tool([](const Json& kw) -> Json { return kw.at("a").get<int64_t>() + kw.at("b").get<int64_t>(); },
+                {.name = "add",
+                 .desc = "Add two numbers.",
+                 .args = Json::parse(R"({"a": {"type": "integer"}, "b": {"type": "integer"}})")});
+}
+
+Tool failing_tool() {
+    return Tool([](const Json&) -> Json { throw ValueError("tool blew up"); },
+                {.name = "failing_tool", .desc = "Always fails.", .args = Json::object()});
+}
+
+TEST(ReAct, BuildsDspysSignatures) {
+    ReAct react(Signature("question -> answer"), {add_tool()});
+    const Signature& step = react.react().signature();
+    EXPECT_EQ(step.signature_string(), "question, trajectory -> next_thought, next_tool_name, next_tool_args");
+    EXPECT_EQ(step.instructions(),
+              "Given the fields `question`, produce the fields `answer`.\n\n"
+              "You are an Agent. In each episode, you will be given the fields `question` as input. And you can see your "
+              "past trajectory so far.\nYour goal is to use one or more of the supplied tools to collect any necessary "
+              "information for producing `answer`.\n\nTo do this, you will interleave next_thought, next_tool_name, and "
+              "next_tool_args in each turn, and also when finishing the task.\nAfter each tool call, you receive a "
+              "resulting observation, which gets appended to your trajectory.\n\nWhen writing next_thought, you may "
+              "reason about the current situation and plan for future steps.\nWhen selecting the next_tool_name and its "
+              "next_tool_args, the tool must be one of:\n\n(1) add, whose description is <desc>Add two numbers.</desc>. "
+              "It takes arguments {'a': {'type': 'integer'}, 'b': {'type': 'integer'}}.\n(2) finish, whose description "
+              "is <desc>Marks the task as complete. That is, signals that all information for producing the outputs, "
+              "i.e. `answer`, are now available to be extracted.</desc>. It takes arguments {}.\nWhen providing "
+              "`next_tool_args`, the value inside the field must be in JSON format");
+    EXPECT_EQ(step.field("next_tool_name")->type.render(), "Literal['add', 'finish']");
+    EXPECT_EQ(step.field("next_tool_args")->type.render(), "dict[str, Any]");
+    const Signature& extract = react.extract().predict().signature();
+    EXPECT_EQ(extract.signature_string(), "question, trajectory -> reasoning, answer");
+    EXPECT_EQ(extract.instructions(), "Given the fields `question`, produce the fields `answer`.");
+    auto preds = react.named_predictors();
+    ASSERT_EQ(preds.size(), 2u);
+    EXPECT_EQ(preds[0].first, "react");
+    EXPECT_EQ(preds[1].first, "extract.predict");
+}
+
+TEST(ReAct, ToolsAreKeyedByNameWithFinishLast) {
+    Tool second = add_tool();
+    ReAct react(Signature("q -> a"), {add_tool(), failing_tool(), second});
+    ASSERT_EQ(react.tools().size(), 3u);
+    EXPECT_EQ(react.tools()[0].name(), "add");
+    EXPECT_EQ(react.tools()[1].name(), "failing_tool");
+    EXPECT_EQ(react.tools()[2].name(), "finish");
+    EXPECT_EQ(react.tool("finish")->str().rfind("finish, whose description is <desc>Marks the task", 0), 0u);
+    EXPECT_EQ(react.tool("nope"), nullptr);
+    EXPECT_EQ(react.max_iters(), 20);
+}
+
+TEST(ReAct, FormatsTrajectories) {
+    ReAct react(Signature("q -> a"), {});
+    EXPECT_EQ(react.format_trajectory(Json::object()), "");
+    Json t = Json::parse(R"({"thought_0": "go", "tool_name_0": "search", "tool_args_0": {"q": "x", "k": 2},
+                            "observation_0": ["p1", "p2"]})");
+    EXPECT_EQ(react.format_trajectory(t),
+              "[[ ## thought_0 ## ]]\ngo\n\n[[ ## tool_name_0 ## ]]\nsearch\n\n[[ ## tool_args_0 ## ]]\n"
+              "{\"q\": \"x\", \"k\": 2}\n\n[[ ## observation_0 ## ]]\n[1] «p1»\n[2] «p2»");
+    EXPECT_THROW((void)react.format_trajectory(Json{{"observation_0", {1, 2}}}), TypeError);
+}
+
+TEST(ReAct, TruncationDropsTheOldestCall) {
+    ReAct react(Signature("q -> a"), {});
+    Json t = Json::parse(R"({"thought_0": 0, "tool_name_0": 0, "tool_args_0": 0, "observation_0": 0, "thought_1": 1})");
+    react.truncate_trajectory(t);
+    EXPECT_EQ(t, Json::parse(R"({"thought_1": 1})"));
+    EXPECT_THROW(react.truncate_trajectory(t), ContextWindowExceededError);
+}
+
+TEST(ReAct, RunsToolsUntilFinishThenExtracts) {
+    auto lm = std::make_shared<DummyLM>(std::vector<Json>{
+        {{"next_thought", "add them"}, {"next_tool_name", "add"}, {"next_tool_args", {{"a", 1}, {"b", 2}}}},
+        {{"next_thought", "done"}, {"next_tool_name", "finish"}, {"next_tool_args", Json::object()}},
+        {{"reasoning", "1+2=3"}, {"answer", "3"}},
+    });
+    auto scope = context({.lm = lm});
+    ReAct react(Signature("question -> answer"), {add_tool()});
+    Prediction p = react(Json{{"question", "1+2?"}});
+    EXPECT_EQ(p.at("answer"), "3");
+    EXPECT_EQ(p.at("reasoning"), "1+2=3");
+    EXPECT_EQ(p.at("trajectory"), Json::parse(R"({"thought_0": "add them", "tool_name_0": "add",
+        "tool_args_0": {"a": 1, "b": 2}, "observation_0": 3, "thought_1": "done", "tool_name_1": "finish",
+        "tool_args_1": {}, "observation_1": "Completed."})"));
+    EXPECT_EQ(p.keys().front(), "trajectory");
+    // The extract call saw the whole trajectory.
+    auto history = lm->history();
+    ASSERT_EQ(history.size(), 3u);
+    std::string last_user = history[2]["messages"].back()["content"];
+    EXPECT_NE(last_user.find("[[ ## observation_0 ## ]]\n3\n\n[[ ## thought_1 ## ]]"), std::string::npos) << last_user;
+}
+
+TEST(ReAct, ToolErrorsBecomeObservationsAndMaxItersStops) {
+    auto lm = std::make_shared<DummyLM>(std::vector<Json>{
+        {{"next_thought", "try"}, {"next_tool_name", "failing_tool"}, {"next_tool_args", Json::object()}},
+        {{"next_thought", "bad args"}, {"next_tool_name", "add"}, {"next_tool_args", {{"a", 1}, {"c", 2}}}},
+        {{"reasoning", "gave up"}, {"answer", "unknown"}},
+    });
+    auto scope = context({.lm = lm});
+    ReAct react(Signature("question -> answer"), {add_tool(), failing_tool()});
+    Prediction p = react(Json{{"question", "?"}, {"max_iters", 2}});
+    const Json& t = p.at("trajectory");
+    EXPECT_EQ(t.at("observation_0"), "Execution error in failing_tool: \nValueError: tool blew up");
+    EXPECT_EQ(t.at("observation_1"), "Execution error in add: \nToolError: Arg c is not in the tool's args.");
+    EXPECT_FALSE(t.contains("thought_2"));
+    EXPECT_EQ(p.at("answer"), "unknown");
+}
+
+// Raises ContextWindowExceededError for the step predictor, answers the extract call.
+class NarrowLM : public BaseLM {
+public:
+    NarrowLM() : BaseLM("narrow") {}
+    std::vector<LMOutput> forward(const Messages& messages, const Json&) override {
+        ++calls;
+        if (messages.back().content.find("next_thought") != std::string::npos)
+            throw ContextWindowExceededError("too long");
+        return {LMOutput{"[[ ## reasoning ## ]]\nr\n\n[[ ## answer ## ]]\nfrom extract", Json::object()}};
+    }
+    int calls = 0;
+};
+
+TEST(ReAct, ContextWindowOverflowEndsTheLoopAndStillExtracts) {
+    auto lm = std::make_shared<NarrowLM>();
+    auto scope = context({.lm = lm});
+    ReAct react(Signature("question -> answer"), {add_tool()});
+    Prediction p = react(Json{{"question", "?"}});
+    EXPECT_EQ(p.at("trajectory"), Json::object());
+    EXPECT_EQ(p.at("answer"), "from extract");
+    EXPECT_EQ(lm->calls, 2);  // one step attempt (its truncation fails at once), one extract
+}
+
+}  // namespace
+}  // namespace dspy
