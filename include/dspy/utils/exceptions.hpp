@@ -138,4 +138,16 @@ public:
     [[nodiscard]] bool retryable() const noexcept override { return true; }
 };
 
+/// The connection to the provider failed (refused, reset, DNS, TLS, malformed HTTP) before a complete reply
+/// arrived. Retryable unless it cannot heal by itself (for example a TLS certificate that fails verification).
+/// @sa litellm.APIConnectionError
+class LMTransportError : public LMError {
+public:
+    explicit LMTransportError(const std::string& what, bool retryable = true) : LMError(what), retryable_(retryable) {}
+    [[nodiscard]] bool retryable() const noexcept override { return retryable_; }
+
+private:
+    bool retryable_;
+};
+
 }  // namespace dspy
