@@ -14,7 +14,8 @@ int main() {
     dspy::Prediction prediction = qa({{"question", "Why did the chicken cross the kitchen?"}});
 
     std::cout << "=== prompt sent to the LM ===\n";
-    for (const auto& m : lm->history().back()["messages"])
+    const std::vector<dspy::Json> history = lm->history();
+    for (const auto& m : history.back()["messages"])
         std::cout << "--- " << m["role"].get<std::string>() << " ---\n" << m["content"].get<std::string>() << "\n";
     std::cout << "\n=== prediction ===\n" << prediction << "\n";
     return 0;
