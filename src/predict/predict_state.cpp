@@ -5,6 +5,7 @@
 
 #include "dspy/clients/lm.hpp"
 #include "dspy/predict/predict.hpp"
+#include "utils/pyfmt.hpp"
 #include "dspy/utils/exceptions.hpp"
 #include "utils/error_context.hpp"
 
@@ -14,18 +15,6 @@ namespace {
 
 // LM settings that would redirect requests; a saved file may only set them when the caller trusts it.
 constexpr std::array<std::string_view, 3> kUnsafeLMKeys = {"api_base", "base_url", "model_list"};  // sorted
-
-bool truthy(const Json& v) {
-    switch (v.type()) {
-        case Json::value_t::null: return false;
-        case Json::value_t::boolean: return v.get<bool>();
-        case Json::value_t::number_integer: return v.get<int64_t>() != 0;
-        case Json::value_t::number_unsigned: return v.get<uint64_t>() != 0;
-        case Json::value_t::number_float: return v.get<double>() != 0.0;
-        case Json::value_t::string: return !v.get_ref<const std::string&>().empty();
-        default: return !v.empty();
-    }
-}
 
 // dspy.predict.predict._sanitize_lm_state
 Json sanitize_lm_state(const Json& lm_state, bool allow_unsafe) {
@@ -75,7 +64,7 @@ Predict::PreparedState Predict::prepare_state(const Json& state, const LoadOptio
 
     auto lm = state.find("lm");
     if (lm == state.end()) throw KeyError("'lm' (the predictor's saved state has no lm entry; use null for none)");
-    if (truthy(*lm)) {
+    if (pyfmt::truthy(*lm)) {
         if (!lm->is_object()) throw TypeError("'lm' must be an LM state object or null, got " + lm->dump());
         try {
             out.lm = LM::load_state(sanitize_lm_state(*lm, options.allow_unsafe_lm_state),

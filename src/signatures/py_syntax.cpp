@@ -285,24 +285,6 @@ private:
         }
     }
 
-    static void append_utf8(std::string& out, uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-    }
-
     // A string literal starting at `q` (the quote) with an optional prefix; adjacent literals are joined by the
     // parser, as Python does.
     void lex_string(const std::string& prefix, size_t q) {
@@ -372,7 +354,7 @@ private:
                         cp = cp * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 0x20) - 'a' + 10);
                     }
                     if (cp > 0x10FFFF) fail("illegal Unicode character in string literal");
-                    append_utf8(out, cp);
+                    pyfmt::append_utf8(out, static_cast<char32_t>(cp));
                     j += n;
                     break;
                 }
@@ -382,7 +364,7 @@ private:
                         uint32_t cp = static_cast<uint32_t>(e - '0');
                         for (int k = 0; k < 2 && j < s_.size() && s_[j] >= '0' && s_[j] <= '7'; ++k, ++j)
                             cp = cp * 8 + static_cast<uint32_t>(s_[j] - '0');
-                        append_utf8(out, cp);
+                        pyfmt::append_utf8(out, static_cast<char32_t>(cp));
                     } else {
                         out += '\\';  // Python keeps unknown escapes as they are
                         out += e;

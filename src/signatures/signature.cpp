@@ -27,24 +27,6 @@ size_t utf8_decode(std::string_view s, size_t i, char32_t& cp) {
     return len;
 }
 
-void utf8_append(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 // Simple case mappings for the scripts field names realistically use (ASCII, Latin-1, Latin Extended-A, Greek,
 // Cyrillic); other code points are treated as uncased, which is what str.capitalize/isupper do for most of them.
 char32_t to_upper(char32_t c) {
@@ -110,7 +92,7 @@ std::string py_capitalize(std::string_view w) {
         if (first && cp == 0xDF) {
             out += "Ss";
         } else {
-            utf8_append(out, first ? to_upper(cp) : to_lower(cp));
+            pyfmt::append_utf8(out, first ? to_upper(cp) : to_lower(cp));
         }
         first = false;
     }

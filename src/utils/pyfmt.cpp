@@ -549,4 +549,34 @@ std::string dedent(std::string_view text) {
     return out;
 }
 
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+bool truthy(const Json& v) {
+    switch (v.type()) {
+        case Json::value_t::null: return false;
+        case Json::value_t::boolean: return v.get<bool>();
+        case Json::value_t::number_integer: return v.get<int64_t>() != 0;
+        case Json::value_t::number_unsigned: return v.get<uint64_t>() != 0;
+        case Json::value_t::number_float: return v.get<double>() != 0.0;
+        case Json::value_t::string: return !v.get_ref<const std::string&>().empty();
+        default: return !v.empty();
+    }
+}
+
 }  // namespace dspy::pyfmt

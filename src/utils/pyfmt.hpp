@@ -43,4 +43,9 @@ std::string_view strip(std::string_view s);
 std::string_view lstrip(std::string_view s);
 std::string_view rstrip(std::string_view s);
 
+/// Appends code point `cp` as UTF-8.
+void append_utf8(std::string& out, char32_t cp);
+/// Python truthiness of a JSON value (`None`, `False`, `0`, `0.0`, `""`, `[]`, `{}` are false).
+bool truthy(const Json& v);
+
 }  // namespace dspy::pyfmt
