@@ -22,14 +22,14 @@ std::mutex& global_history_mu() {
     static std::mutex mu;
     return mu;
 }
-std::vector<Json>& global_history_store() {
-    static std::vector<Json> h;
+std::deque<Json>& global_history_store() {
+    static std::deque<Json> h;
     return h;
 }
 
-void push_capped(std::vector<Json>& v, Json entry, size_t cap) {
+void push_capped(std::deque<Json>& v, Json entry, size_t cap) {
     if (cap == 0) return;
-    if (v.size() >= cap) v.erase(v.begin(), v.begin() + static_cast<long>(v.size() - cap + 1));
+    while (v.size() >= cap) v.pop_front();
     v.push_back(std::move(entry));
 }
 
@@ -178,7 +178,7 @@ Json BaseLM::dump_state() const {
 
 std::vector<Json> BaseLM::history() const {
     std::lock_guard lk(history_mu_);
-    return history_;
+    return {history_.begin(), history_.end()};
 }
 
 std::string BaseLM::inspect_history(int n) const {
@@ -189,7 +189,7 @@ std::string BaseLM::inspect_history(int n) const {
 
 std::vector<Json> global_history() {
     std::lock_guard lk(global_history_mu());
-    return global_history_store();
+    return {global_history_store().begin(), global_history_store().end()};
 }
 
 std::string inspect_history(int n) {

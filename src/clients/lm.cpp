@@ -253,12 +253,6 @@ Json LM::dump_state() const {
     return state;
 }
 
-LMResponse LM::forward(const Messages&, const Json&) {
-    throw LMError("[" + model_ +
-                  "] dspy::LM cannot send requests yet: its HTTP client is not built. Use a BaseLM subclass (e.g. "
-                  "DummyLM) for offline runs; LM::build_request shows the request and cache key it would use.");
-}
-
 std::string LM::provider_name() const {
     auto slash = model_.find('/');
     return slash == std::string::npos ? "openai" : model_.substr(0, slash);

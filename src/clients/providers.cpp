@@ -32,7 +32,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 bool is_local_key(std::string_view k) {
     return k == "model" || k == "messages" || k == "prompt" || k == "cache" || k == "rollout_id" ||
            k == "num_retries" || k == "api_key" || k == "api_base" || k == "base_url" || k == "_fn_identifier" ||
-           k == "headers" || k == "model_type";
+           k == "headers" || k == "model_type" || k == "timeout";
 }
 
 void add_user_headers(const Json& request, WireRequest& out) {

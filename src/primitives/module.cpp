@@ -143,14 +143,13 @@ std::vector<Predict*> Module::predictors() {
 
 std::vector<Json> Module::history() const {
     std::lock_guard lk(history_mu_);
-    return history_;
+    return {history_.begin(), history_.end()};
 }
 
 void Module::record_history(const Json& entry, size_t max_size) {
     std::lock_guard lk(history_mu_);
     if (max_size == 0) return;
-    if (history_.size() >= max_size)
-        history_.erase(history_.begin(), history_.begin() + static_cast<long>(history_.size() - max_size + 1));
+    while (history_.size() >= max_size) history_.pop_front();
     history_.push_back(entry);
 }
 

@@ -2,6 +2,7 @@
 /// @file
 /// BaseLM: the interface every language model client implements.
 
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,7 +105,7 @@ private:
     Task<std::vector<LMOutput>> call(bool sync, const Messages& messages, const Json& kwargs);
     void update_history(Json entry);
     mutable std::mutex history_mu_;
-    std::vector<Json> history_;
+    std::deque<Json> history_;  // trimmed at the front once full: a deque keeps that O(1)
     std::vector<std::shared_ptr<BaseCallback>> callbacks_;
 };
 

@@ -78,8 +78,13 @@ public:
     /// max_tokens. @sa dspy.LM.dump_state
     [[nodiscard]] Json dump_state() const override;
 
-    /// Not available yet: the HTTP client is a separate piece. @throws LMError saying so.
+    /// Calls the provider (or answers from the request cache) on this thread: blocking HTTP, retries with the
+    /// thread sleeping between attempts. @throws LMProviderError, LMRateLimitError, ContextWindowExceededError,
+    /// LMTimeoutError, LMTransportError after the retries allowed by num_retries. @sa dspy.LM.forward
     LMResponse forward(const Messages& messages, const Json& kwargs) override;
+    /// The async twin of forward: the same steps, with the HTTP reply and the retry waits handed back to the
+    /// awaiting event loop, so thousands of calls can be in flight on one thread. @sa dspy.LM.aforward
+    Task<LMResponse> aforward(Messages messages, Json kwargs) override;
 
     /// The request DSPy builds and hashes for `lm(messages=..., **kwargs)` (or `await lm.acall(...)` when
     /// `async_call`). `kwargs` override the LM's own; `cache` among them selects caching and is not sent.
@@ -106,6 +111,8 @@ public:
     [[nodiscard]] static bool is_openai_reasoning_model(std::string_view model);
 
 private:
+    // The one algorithm behind forward (sync) and aforward (async): cache, single-flight, HTTP, retries.
+    Task<LMResponse> request(bool sync, const Messages& messages, const Json& kwargs);
     struct FromKwargs {};
     LM(FromKwargs, std::string model, const Json& kwargs);
     void warn_zero_temp_rollout(const Json* temperature, const Json* rollout_id) const;

@@ -3,6 +3,7 @@
 /// Module: the base of every DSPy program (Predict, ChainOfThought, ReAct and user modules).
 
 #include <filesystem>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -118,7 +119,7 @@ private:
                             std::vector<const Module*>& seen);
     std::vector<std::pair<std::string, Module*>> submodules_;
     mutable std::mutex history_mu_;
-    std::vector<Json> history_;
+    std::deque<Json> history_;  // trimmed at the front once full: a deque keeps that O(1)
     std::vector<std::shared_ptr<BaseCallback>> callbacks_;
 };
 

@@ -1,0 +1,285 @@
+// LM's request path: cache, single-flight, provider HTTP with retries, normalisation. One coroutine serves both
+// forward (sync: blocking HTTP, the thread sleeps between retries) and aforward (async: the reply and the retry
+// waits are handed back to the awaiting event loop).
+#include "clients/lm_http.hpp"
+
+#include <atomic>
+#include <coroutine>
+#include <iostream>
+#include <thread>
+
+#include "clients/http/errors.hpp"
+#include "clients/http/retry.hpp"
+#include "clients/providers.hpp"
+#include "dspy/async/event_loop.hpp"
+#include "dspy/async/run.hpp"
+#include "dspy/async/sleep.hpp"
+#include "dspy/async/when_all.hpp"
+#include "dspy/clients/lm.hpp"
+#include "dspy/clients/response_cache.hpp"
+#include "dspy/utils/exceptions.hpp"
+
+namespace dspy {
+
+namespace detail {
+
+namespace {
+std::atomic<std::int64_t> g_retry_base_ms{1000};
+}
+
+http::HttpClient& lm_http_client() {
+    static http::HttpClient client(http::HttpClientOptions{.io_threads = 1, .max_connections_per_origin = 1000});
+    return client;
+}
+
+void set_lm_retry_base(std::chrono::milliseconds base) {
+    g_retry_base_ms.store(base.count() > 0 ? base.count() : 1000, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+namespace {
+
+// Starts the request on the client's I/O thread and resumes the awaiting coroutine on its own loop; without a loop
+// (a plain thread) it falls back to the blocking call.
+struct HttpAwaiter {
+    http::HttpRequest req;
+    http::RequestOptions opts;
+    EventLoop* loop = nullptr;
+    std::exception_ptr error{};
+    http::HttpResponse resp{};
+
+    bool await_ready() noexcept {
+        loop = EventLoop::current();
+        return loop == nullptr;
+    }
+    void await_suspend(std::coroutine_handle<> h) {
+        detail::lm_http_client().async_request(std::move(req), opts,
+                                               [this, h](std::exception_ptr e, http::HttpResponse r) {
+                                                   error = std::move(e);
+                                                   resp = std::move(r);
+                                                   loop->post(h);
+                                               });
+    }
+    http::HttpResponse await_resume() {
+        if (!loop) return detail::lm_http_client().request(std::move(req), opts);
+        if (error) std::rethrow_exception(error);
+        return std::move(resp);
+    }
+};
+
+struct FlightResult {
+    Json value;
+    std::exception_ptr error;
+};
+
+// Joins the single-flight table: resumes at once as the leader (await_resume true), or suspends until the leader
+// of the same key finishes and resumes on this loop with its value or error.
+struct JoinAwaiter {
+    InFlight* in_flight;
+    std::string_view key;
+    bool leader = false;
+    std::shared_ptr<FlightResult> result = std::make_shared<FlightResult>();
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+        EventLoop* loop = EventLoop::current();
+        if (!loop) throw std::logic_error("dspy::LM: a request coroutine is running outside an event loop");
+        leader = in_flight->lead_or_join(key, [r = result, loop, h](const Json* value, std::exception_ptr e) {
+            if (value) r->value = *value;
+            r->error = std::move(e);
+            loop->post(h);
+        });
+        return !leader;
+    }
+    bool await_resume() const noexcept { return leader; }
+};
+
+const Json* find(const Json& obj, std::string_view key) {
+    auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+}
+
+std::string string_of(const Json& request, std::string_view key) {
+    const Json* v = find(request, key);
+    return v && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+// Replaces every occurrence of the API key, so a provider that echoes it cannot leak it into an error.
+void scrub(std::string& text, const std::string& secret) {
+    if (secret.size() < 4) return;
+    for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+        text.replace(pos, secret.size(), "***");
+        pos += 3;
+    }
+}
+
+http::RequestOptions request_options(const Json& request) {
+    http::RequestOptions opts;
+    // litellm's `timeout` (seconds) bounds the whole call.
+    if (const Json* t = find(request, "timeout"); t && t->is_number() && t->get<double>() > 0) {
+        auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(t->get<double>() * 1000.0));
+        if (ms.count() < 1) ms = std::chrono::milliseconds(1);
+        opts.read_timeout = ms;
+        opts.deadline = ms;
+        if (opts.connect_timeout > ms) opts.connect_timeout = ms;
+    }
+    return opts;
+}
+
+// One provider request with retries; returns the normalised response.
+Task<Json> send(bool sync, const providers::Endpoint& ep, const providers::WireRequest& wire,
+                const http::RequestOptions& opts, int num_retries, const std::string& context) {
+    http::RetryPolicy policy;
+    policy.num_retries = num_retries;
+    policy.base = std::chrono::milliseconds(detail::g_retry_base_ms.load(std::memory_order_relaxed));
+    for (int attempt = 1;; ++attempt) {
+        std::optional<std::chrono::milliseconds> delay;
+        try {
+            http::HttpRequest hr{"POST", wire.url, wire.headers, wire.body};
+            http::HttpResponse resp;
+            if (sync)
+                resp = detail::lm_http_client().request(std::move(hr), opts);
+            else
+                resp = co_await HttpAwaiter{std::move(hr), opts};
+            if (resp.status < 200 || resp.status >= 300) {
+                scrub(resp.body, ep.api_key);
+                std::rethrow_exception(http::map_http_error(resp.status, resp.body, resp.headers, context));
+            }
+            co_return providers::normalise_response(ep, resp.body);
+        } catch (const DSPyError& e) {
+            delay = policy.next_delay(attempt, e);
+            if (!delay) throw;
+        }
+        if (sync)
+            std::this_thread::sleep_for(*delay);
+        else
+            co_await dspy::sleep(*delay);
+    }
+}
+
+// Anthropic has no `n`: DSPy (through litellm) gets n choices from n requests.
+Json merge_choices(std::vector<Json> parts) {
+    Json out = std::move(parts.at(0));
+    Json choices = Json::array();
+    Json usage = Json::object();
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const Json& part = i == 0 ? out : parts[i];
+        for (const auto& c : part.value("choices", Json::array())) {
+            Json choice = c;
+            choice["index"] = choices.size();
+            choices.push_back(std::move(choice));
+        }
+        if (const Json* u = find(part, "usage"); u && u->is_object())
+            for (auto it = u->begin(); it != u->end(); ++it) {
+                if (!it->is_number_integer()) continue;
+                usage[it.key()] = usage.value(it.key(), std::int64_t{0}) + it->get<std::int64_t>();
+            }
+    }
+    out["choices"] = std::move(choices);
+    out["usage"] = std::move(usage);
+    return out;
+}
+
+std::string py_value(const Json* v) {
+    if (!v || v->is_null()) return "None";
+    return v->dump();
+}
+
+LMResponse response_from(const Json& resp, bool cache_hit) {
+    LMResponse out;
+    out.outputs = providers::outputs_of(resp);
+    out.cache_hit = cache_hit;
+    if (!cache_hit)
+        if (const Json* u = find(resp, "usage"); u && u->is_object()) out.usage = *u;
+    out.response_model = string_of(resp, "model");
+    return out;
+}
+
+}  // namespace
+
+Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kwargs) {
+    LMCallRequest call = build_request(messages_to_json(messages), kwargs, !sync);
+    const Json& req = call.request;
+
+    auto fetch = [&]() -> Task<Json> {
+        const std::string api_key = string_of(req, "api_key");
+        std::string api_base = string_of(req, "api_base");
+        if (api_base.empty()) api_base = string_of(req, "base_url");
+        const providers::Endpoint ep = providers::resolve_endpoint(model_, api_base, api_key);
+        const providers::WireRequest wire = providers::build_request(ep, req);
+        const http::RequestOptions opts = request_options(req);
+        const std::string context = "model '" + model_ + "'";
+        std::int64_t n = 1;
+        if (const Json* nv = find(req, "n"); nv && nv->is_number_integer()) n = nv->get<std::int64_t>();
+        if (ep.wire != providers::Wire::AnthropicMessages || n <= 1)
+            co_return co_await send(sync, ep, wire, opts, num_retries_, context);
+        std::vector<Json> parts;
+        if (sync) {
+            for (std::int64_t i = 0; i < n; ++i) parts.push_back(co_await send(true, ep, wire, opts, num_retries_, context));
+        } else {
+            std::vector<Task<Json>> tasks;
+            for (std::int64_t i = 0; i < n; ++i) tasks.push_back(send(false, ep, wire, opts, num_retries_, context));
+            parts = co_await when_all(std::move(tasks));
+        }
+        co_return merge_choices(std::move(parts));
+    };
+
+    Json resp;
+    bool hit = false;
+    if (call.cache) {
+        std::shared_ptr<Cache> c = dspy::cache();
+        const std::string key = call.key();
+        if (auto cached = c->get_shared(key)) {
+            resp = *cached;
+            hit = true;
+        } else {
+            JoinAwaiter join{&c->in_flight(), key};
+            if (!co_await join) {
+                if (join.result->error) std::rethrow_exception(join.result->error);
+                resp = std::move(join.result->value);
+                hit = true;  // the leader's call, not ours: no usage
+            } else if (auto again = c->get_shared(key)) {
+                // Another leader finished between our lookup and our joining.
+                c->in_flight().complete(key, *again);
+                resp = *again;
+                hit = true;
+            } else {
+                std::exception_ptr error;
+                try {
+                    resp = co_await fetch();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                if (error) {
+                    c->in_flight().fail(key, error);
+                    std::rethrow_exception(error);
+                }
+                c->put(key, resp);
+                c->in_flight().complete(key, resp);
+            }
+        }
+    } else {
+        resp = co_await fetch();
+    }
+
+    for (const auto& choice : resp.value("choices", Json::array()))
+        if (choice.is_object() && choice.value("finish_reason", Json()) == "length") {
+            const Json* max_tokens = find(kwargs_, "max_tokens");
+            if (!max_tokens) max_tokens = find(kwargs_, "max_completion_tokens");
+            std::cerr << "dspy WARNING: LM response was truncated due to exceeding max_tokens=" << py_value(max_tokens)
+                      << ". You can inspect the latest LM interactions with `dspy.inspect_history()`. To avoid "
+                         "truncation, consider passing a larger max_tokens when setting up dspy.LM. You may also "
+                         "consider increasing the temperature (currently "
+                      << py_value(find(kwargs_, "temperature"))
+                      << ")  if the reason for truncation is repetition.\n";
+            break;
+        }
+    co_return response_from(resp, hit);
+}
+
+LMResponse LM::forward(const Messages& messages, const Json& kwargs) { return run_sync(request(true, messages, kwargs)); }
+
+Task<LMResponse> LM::aforward(Messages messages, Json kwargs) { co_return co_await request(false, messages, kwargs); }
+
+}  // namespace dspy
