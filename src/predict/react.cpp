@@ -26,9 +26,9 @@ std::string backticked(const Signature& s, bool inputs) {
 }
 
 // The Python class name an error would have had, for the observation the LM sees (DSPy shows a traceback whose
-// last line is `ValueError: message`; a C++ stack has no such text, so only that last line is kept).
+// last line is `ValueError: message`; a C++ stack has no such text, so only that last line is kept). A ToolError
+// is the ValueError dspy.Tool raises, so the LM sees `ValueError` as it does with DSPy.
 std::string error_kind(const std::exception& e) {
-    if (dynamic_cast<const ToolError*>(&e)) return "ToolError";
     if (dynamic_cast<const ValueError*>(&e)) return "ValueError";
     if (dynamic_cast<const TypeError*>(&e)) return "TypeError";
     if (dynamic_cast<const KeyError*>(&e)) return "KeyError";
