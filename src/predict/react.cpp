@@ -3,6 +3,8 @@
 #include <exception>
 
 #include "dspy/adapters/chat_adapter.hpp"
+#include "dspy/async/errors.hpp"
+#include "dspy/async/run.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/exceptions.hpp"
 
@@ -24,9 +26,9 @@ std::string backticked(const Signature& s, bool inputs) {
 }
 
 // The Python class name an error would have had, for the observation the LM sees (DSPy shows a traceback whose
-// last line is `ValueError: message`; a C++ stack has no such text, so only that last line is kept).
+// last line is `ValueError: message`; a C++ stack has no such text, so only that last line is kept). A ToolError
+// is the ValueError dspy.Tool raises, so the LM sees `ValueError` as it does with DSPy.
 std::string error_kind(const std::exception& e) {
-    if (dynamic_cast<const ToolError*>(&e)) return "ToolError";
     if (dynamic_cast<const ValueError*>(&e)) return "ValueError";
     if (dynamic_cast<const TypeError*>(&e)) return "TypeError";
     if (dynamic_cast<const KeyError*>(&e)) return "KeyError";
@@ -151,26 +153,35 @@ void ReAct::truncate_trajectory(Json& trajectory) const {
     for (const auto& k : first) trajectory.erase(k);
 }
 
-Prediction ReAct::call_with_potential_trajectory_truncation(Module& module, Json& trajectory,
-                                                            const Json& input_args) {
+Task<Prediction> ReAct::call_with_potential_trajectory_truncation(bool sync, Module& module, Json& trajectory,
+                                                                  const Json& input_args) {
+    std::exception_ptr last_error;
     for (int attempt = 0; attempt < 3; ++attempt) {
+        Json call = input_args;
+        call["trajectory"] = format_trajectory(trajectory);
         try {
-            Json call = input_args;
-            call["trajectory"] = format_trajectory(trajectory);
-            return module(call);
+            if (sync) co_return module(call);
+            Prediction p = co_await module.acall(std::move(call));
+            co_return p;
         } catch (const ContextWindowExceededError&) {
             // DSPy warns "Trajectory exceeded the context window, truncating the oldest tool call information."
-            if (attempt == 2) {
-                std::throw_with_nested(ContextWindowExceededError(
-                    "The context window was exceeded even after 3 attempts to truncate the trajectory."));
-            }
-            truncate_trajectory(trajectory);
+            last_error = std::current_exception();
         }
+        truncate_trajectory(trajectory);  // after every failure, the third too, as DSPy does
     }
-    throw ContextWindowExceededError("The context window was exceeded even after 3 attempts to truncate the trajectory.");
+    try {
+        std::rethrow_exception(last_error);
+    } catch (const ContextWindowExceededError&) {
+        std::throw_with_nested(ContextWindowExceededError(
+            "The context window was exceeded even after 3 attempts to truncate the trajectory."));
+    }
 }
 
-Prediction ReAct::forward(const Inputs& inputs) {
+Prediction ReAct::forward(const Inputs& inputs) { return run_sync(run_react(true, inputs)); }
+
+Task<Prediction> ReAct::aforward(Inputs inputs) { co_return co_await run_react(false, inputs); }
+
+Task<Prediction> ReAct::run_react(bool sync, const Inputs& inputs) {
     if (!inputs.is_object() && !inputs.is_null())
         throw TypeError("ReAct inputs must be a JSON object of field values, got " + inputs.dump().substr(0, 200));
     Json input_args = inputs.is_object() ? inputs : Json::object();
@@ -183,13 +194,15 @@ Prediction ReAct::forward(const Inputs& inputs) {
     Json trajectory = Json::object();
     for (int64_t idx = 0; idx < max_iters; ++idx) {
         Prediction pred;
+        bool ended = false;
         try {
-            pred = call_with_potential_trajectory_truncation(react_, trajectory, input_args);
+            pred = co_await call_with_potential_trajectory_truncation(sync, react_, trajectory, input_args);
         } catch (const ContextWindowExceededError&) {
-            break;  // DSPy warns "Ending the trajectory: ..."
+            ended = true;  // DSPy warns "Ending the trajectory: ..."
         } catch (const ValueError&) {
-            break;  // DSPy warns "Ending the trajectory: Agent failed to select a valid tool: ..."
+            ended = true;  // DSPy warns "Ending the trajectory: Agent failed to select a valid tool: ..."
         }
+        if (ended) break;
         const std::string i = std::to_string(idx);
         Json name = pred.get("next_tool_name");
         Json args = pred.get("next_tool_args");
@@ -203,17 +216,24 @@ Prediction ReAct::forward(const Inputs& inputs) {
             if (!args.is_object())
                 throw TypeError("ReAct." + name_text + "() argument after ** must be a mapping, not " +
                                 std::string(args.type_name()));
-            trajectory["observation_" + i] = (*t)(args);
+            Json observation;
+            if (sync)
+                observation = (*t)(args);
+            else
+                observation = co_await t->acall(args);
+            trajectory["observation_" + i] = std::move(observation);
+        } catch (const CancelledError&) {
+            throw;  // not a tool failure: the caller gave up (asyncio.CancelledError is no Exception either)
         } catch (const std::exception& err) {
             trajectory["observation_" + i] = "Execution error in " + name_text + ": " + format_error_for_lm(err);
         }
         if (name == "finish") break;
     }
-    Prediction extract = call_with_potential_trajectory_truncation(extract_, trajectory, input_args);
+    Prediction extract = co_await call_with_potential_trajectory_truncation(sync, extract_, trajectory, input_args);
     Json fields = Json::object();
     fields["trajectory"] = trajectory;
     for (auto it = extract.data().begin(); it != extract.data().end(); ++it) fields[it.key()] = it.value();
-    return Prediction(std::move(fields));
+    co_return Prediction(std::move(fields));
 }
 
 }  // namespace dspy

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dspy/async/run.hpp"
+#include "dspy/async/sleep.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/dummies.hpp"
 #include "dspy/utils/exceptions.hpp"
@@ -113,7 +115,7 @@ TEST(ReAct, ToolErrorsBecomeObservationsAndMaxItersStops) {
     Prediction p = react(Json{{"question", "?"}, {"max_iters", 2}});
     const Json& t = p.at("trajectory");
     EXPECT_EQ(t.at("observation_0"), "Execution error in failing_tool: \nValueError: tool blew up");
-    EXPECT_EQ(t.at("observation_1"), "Execution error in add: \nToolError: Arg c is not in the tool's args.");
+    EXPECT_EQ(t.at("observation_1"), "Execution error in add: \nValueError: Arg c is not in the tool's args.");
     EXPECT_FALSE(t.contains("thought_2"));
     EXPECT_EQ(p.at("answer"), "unknown");
 }
@@ -136,6 +138,106 @@ TEST(ReAct, ContextWindowOverflowEndsTheLoopAndStillExtracts) {
     auto scope = context({.lm = lm});
     ReAct react(Signature("question -> answer"), {add_tool()});
     Prediction p = react(Json{{"question", "?"}});
+    EXPECT_EQ(p.at("trajectory"), Json::object());
+    EXPECT_EQ(p.at("answer"), "from extract");
+    EXPECT_EQ(lm->calls, 2);  // one step attempt (its truncation fails at once), one extract
+}
+
+// ---- aforward: the same loop with acall --------------------------------------------------------------------
+
+Task<std::string> async_lookup(std::string city, int year) {
+    co_await sleep(std::chrono::milliseconds(1));
+    co_return city + " had 3 mayors in " + std::to_string(year);
+}
+
+Tool lookup_tool() {
+    return Tool(async_lookup, {.name = "lookup", .desc = "Look up a city's history.", .args = {"city", "year"}});
+}
+
+std::vector<Json> lookup_script() {
+    return {
+        {{"next_thought", "look it up"}, {"next_tool_name", "lookup"}, {"next_tool_args", {{"city", "Paris"}, {"year", 1900}}}},
+        {{"next_thought", "done"}, {"next_tool_name", "finish"}, {"next_tool_args", Json::object()}},
+        {{"reasoning", "the tool said so"}, {"answer", "3"}},
+    };
+}
+
+TEST(ReAct, AcallRunsAsyncTools) {  // test_async_tool_calling_with_pydantic_args, with typed C++ args
+    auto lm = std::make_shared<DummyLM>(lookup_script());
+    auto scope = context({.lm = lm});
+    ReAct react(Signature("question -> answer"), {lookup_tool()});
+    Prediction p = run(react.acall("question", "How many mayors did Paris have in 1900?"));
+    EXPECT_EQ(p.at("trajectory"), Json::parse(R"({"thought_0": "look it up", "tool_name_0": "lookup",
+        "tool_args_0": {"city": "Paris", "year": 1900}, "observation_0": "Paris had 3 mayors in 1900",
+        "thought_1": "done", "tool_name_1": "finish", "tool_args_1": {}, "observation_1": "Completed."})"));
+    EXPECT_EQ(p.at("answer"), "3");
+    EXPECT_EQ(p.at("reasoning"), "the tool said so");
+}
+
+TEST(ReAct, ForwardRecordsAnAsyncToolCalledSynchronouslyAsAnError) {
+    auto lm = std::make_shared<DummyLM>(lookup_script());
+    auto scope = context({.lm = lm});
+    ReAct react(Signature("question -> answer"), {lookup_tool()});
+    Prediction p = react("question", "?");
+    std::string obs = p.at("trajectory").at("observation_0");
+    EXPECT_EQ(obs.rfind("Execution error in lookup: \nValueError: You are calling `__call__` on an async tool", 0), 0u)
+        << obs;
+}
+
+TEST(ReAct, SyncAndAsyncBuildIdenticalRequests) {
+    auto sync_lm = std::make_shared<DummyLM>(lookup_script());
+    auto async_lm = std::make_shared<DummyLM>(lookup_script());
+    ReAct react(Signature("question -> answer"), {lookup_tool(), add_tool()});
+    Prediction sync_p, async_p;
+    {
+        auto scope = context({.lm = sync_lm, .allow_tool_async_sync_conversion = true});
+        sync_p = react("question", "How many mayors?");
+    }
+    {
+        auto scope = context({.lm = async_lm});
+        async_p = run(react.acall("question", "How many mayors?"));
+    }
+    EXPECT_EQ(sync_p.data(), async_p.data());
+    auto sh = sync_lm->history(), ah = async_lm->history();
+    ASSERT_EQ(sh.size(), 3u);
+    ASSERT_EQ(ah.size(), 3u);
+    for (size_t i = 0; i < sh.size(); ++i) EXPECT_EQ(sh[i]["messages"], ah[i]["messages"]) << "call " << i;
+    EXPECT_NE(sh[1]["messages"].back()["content"].get<std::string>().find("Paris had 3 mayors in 1900"),
+              std::string::npos);
+}
+
+TEST(ReAct, AcallAsyncToolErrorsBecomeObservations) {  // test_async_error_retry
+    auto lm = std::make_shared<DummyLM>(std::vector<Json>{
+        {{"next_thought", "I need to try the tool"}, {"next_tool_name", "foo"}, {"next_tool_args", {{"a", 1}}}},
+        {{"next_thought", "I need to try the tool again"}, {"next_tool_name", "foo"}, {"next_tool_args", {{"a", 1}}}},
+        {{"reasoning", "gave up"}, {"answer", "unknown"}},
+    });
+    auto scope = context({.lm = lm});
+    Tool foo([](int a) -> Task<int> {
+        co_await sleep(std::chrono::milliseconds(1));
+        if (a >= 0) throw std::runtime_error("tool error");
+        co_return a;
+    }, {.name = "foo", .args = {"a"}});
+    ReAct react(Signature("question -> answer"), {foo});
+    Prediction p = run(react.acall("question", "?", "max_iters", 2));
+    const Json& t = p.at("trajectory");
+    EXPECT_EQ(t.at("thought_0"), "I need to try the tool");
+    EXPECT_EQ(t.at("tool_name_0"), "foo");
+    EXPECT_EQ(t.at("tool_args_0"), (Json{{"a", 1}}));
+    EXPECT_EQ(t.at("thought_1"), "I need to try the tool again");
+    EXPECT_EQ(t.at("tool_name_1"), "foo");
+    EXPECT_EQ(t.at("tool_args_1"), (Json{{"a", 1}}));
+    EXPECT_EQ(t.at("observation_0"), "Execution error in foo: \nException: tool error");
+    EXPECT_EQ(t.at("observation_1"), "Execution error in foo: \nException: tool error");
+    EXPECT_EQ(t.size(), 8u);
+    EXPECT_EQ(p.at("answer"), "unknown");
+}
+
+TEST(ReAct, AcallContextWindowOverflowEndsTheLoopAndStillExtracts) {
+    auto lm = std::make_shared<NarrowLM>();
+    auto scope = context({.lm = lm});
+    ReAct react(Signature("question -> answer"), {add_tool()});
+    Prediction p = run(react.acall("question", "?"));
     EXPECT_EQ(p.at("trajectory"), Json::object());
     EXPECT_EQ(p.at("answer"), "from extract");
     EXPECT_EQ(lm->calls, 2);  // one step attempt (its truncation fails at once), one extract

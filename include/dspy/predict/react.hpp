@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dspy/adapters/types/tool.hpp"
+#include "dspy/async/task.hpp"
 #include "dspy/predict/chain_of_thought.hpp"
 #include "dspy/predict/predict.hpp"
 #include "dspy/primitives/module.hpp"
@@ -26,8 +27,11 @@ public:
 
     /// Runs the loop. `inputs` may carry `max_iters` to override the default for this call. Returns the
     /// trajectory (a JSON object `thought_i, tool_name_i, tool_args_i, observation_i`) and the extracted fields.
-    /// @sa ReAct.forward
+    /// Tools are called synchronously (an async tool needs `allow_tool_async_sync_conversion`; otherwise its
+    /// error becomes the observation). @sa ReAct.forward
     Prediction forward(const Inputs& inputs) override;
+    /// The same loop with `acall` on the predictors and the tools. @sa ReAct.aforward
+    Task<Prediction> aforward(Inputs inputs) override;
 
     /// The step predictor (`question, trajectory -> next_thought, next_tool_name, next_tool_args`).
     [[nodiscard]] Predict& react() { return react_; }
@@ -58,7 +62,10 @@ public:
     static std::vector<Tool> with_finish_tool(const Signature& signature, std::vector<Tool> tools);
 
 private:
-    Prediction call_with_potential_trajectory_truncation(Module& module, Json& trajectory, const Json& input_args);
+    /// The one algorithm behind forward (`sync`: plain calls, driven by run_sync) and aforward (awaited calls).
+    Task<Prediction> run_react(bool sync, const Inputs& inputs);
+    Task<Prediction> call_with_potential_trajectory_truncation(bool sync, Module& module, Json& trajectory,
+                                                               const Json& input_args);
 
     Signature signature_;
     int max_iters_;

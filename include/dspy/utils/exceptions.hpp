@@ -81,11 +81,12 @@ private:
     std::optional<std::vector<std::string>> parsed_;
 };
 
-/// A tool failed or was called wrongly (unknown or ill-typed argument, async tool called synchronously).
+/// A tool was called wrongly (unknown or ill-typed argument, async tool called synchronously). A ValueError,
+/// as every error dspy.Tool raises is one, so `catch (const ValueError&)` catches what DSPy users catch.
 /// @sa ValueError raised by dspy.Tool
-class ToolError : public DSPyError {
+class ToolError : public ValueError {
 public:
-    using DSPyError::DSPyError;
+    using ValueError::ValueError;
 };
 
 /// Any failure of a language-model call. @sa litellm exceptions as DSPy surfaces them

@@ -1,7 +1,15 @@
 #include "dspy/adapters/types/tool.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
+#include <thread>
 
+#include "dspy/async/event_loop.hpp"
+#include "dspy/async/run.hpp"
+#include "dspy/async/task_context.hpp"
+#include "dspy/settings/settings.hpp"
+#include "dspy/utils/callback.hpp"
 #include "dspy/utils/exceptions.hpp"
 #include "utils/pyfmt.hpp"
 
@@ -153,12 +161,29 @@ Json coerce(const Json& v, const TypeSpec& t) {
 
 }  // namespace
 
-Tool::Tool(Function func, ToolOptions options)
-    : name_(std::move(options.name)),
-      desc_(std::move(options.desc)),
-      arg_types_(std::move(options.arg_types)),
-      has_kwargs_(options.has_kwargs),
-      func_(std::move(func)) {
+namespace detail {
+
+std::string tool_value_repr(const Json& value) {
+    std::string r = pyfmt::repr(value);
+    if (r.size() > 200) r = r.substr(0, 197) + "...";
+    return r;
+}
+
+void throw_tool_arg_error(std::string_view tool, std::string_view arg, std::string_view expected,
+                          const ToolArgMismatch& why) {
+    throw ToolError("Arg " + std::string(arg) + " of tool " + std::string(tool) + " is invalid: expected " +
+                    std::string(expected) + ", but " + why.reason);
+}
+
+}  // namespace detail
+
+Tool::Tool(Function func, ToolOptions options) : func_(std::move(func)) { init_metadata(options); }
+
+void Tool::init_metadata(ToolOptions& options) {
+    name_ = std::move(options.name);
+    desc_ = std::move(options.desc);
+    arg_types_ = std::move(options.arg_types);
+    has_kwargs_ = options.has_kwargs;
     if (name_.empty()) throw ValueError("A Tool needs a name (ToolOptions::name is empty)");
     if (options.args.is_null()) options.args = Json::object();
     if (!options.args.is_object())
@@ -173,6 +198,63 @@ Tool::Tool(Function func, ToolOptions options)
     if (!options.arg_desc.is_object())
         throw ValueError("Tool `" + name_ + "`: arg_desc must be a JSON object {arg: description}");
     arg_desc_ = std::move(options.arg_desc);
+}
+
+std::shared_ptr<detail::ToolBinding> Tool::bind_parameters(ToolOptions& options, std::size_t arity) {
+    const std::string& name = options.name;
+    if (name.empty()) throw ValueError("A Tool needs a name (ToolOptions::name is empty)");
+    auto b = std::make_shared<detail::ToolBinding>();
+    b->tool = name;
+    const Json& args = options.args;
+    if (args.is_array()) {
+        for (const auto& n : args) {
+            if (!n.is_string() || n.get_ref<const std::string&>().empty())
+                throw ValueError("Tool `" + name + "`: ToolOptions::args must list the parameter names as strings, got " +
+                                 args.dump());
+            b->names.push_back(n.get<std::string>());
+        }
+    } else if (args.is_object()) {
+        for (auto it = args.begin(); it != args.end(); ++it) b->names.push_back(it.key());
+    } else if (!args.is_null()) {
+        throw ValueError("Tool `" + name + "`: ToolOptions::args must be the parameter names or {arg: JSON schema}, got " +
+                         args.dump());
+    }
+    if (b->names.size() != arity)
+        throw ValueError("Tool `" + name + "`: the callable takes " + std::to_string(arity) +
+                         " parameter(s) but ToolOptions::args names " + std::to_string(b->names.size()) +
+                         " (C++ has no parameter names at run time: list them in order, e.g. .args = {\"x\", \"y\"})");
+    for (size_t i = 0; i < b->names.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (b->names[i] == b->names[j])
+                throw ValueError("Tool `" + name + "`: parameter name `" + b->names[i] + "` is given twice");
+    if (!options.arg_defaults.is_null() && !options.arg_defaults.is_object())
+        throw ValueError("Tool `" + name + "`: arg_defaults must be a JSON object {arg: default value}");
+    if (options.arg_defaults.is_object())
+        for (auto it = options.arg_defaults.begin(); it != options.arg_defaults.end(); ++it)
+            if (std::find(b->names.begin(), b->names.end(), it.key()) == b->names.end())
+                throw ValueError("Tool `" + name + "`: arg_defaults names `" + it.key() + "`, which is not a parameter");
+    return b;
+}
+
+void Tool::set_derived_args(std::vector<Json> schemas, ToolOptions& options) {
+    Json args = Json::object();
+    const Json names = std::move(options.args);
+    for (size_t i = 0; i < schemas.size(); ++i) {
+        const std::string& n = names[i].get_ref<const std::string&>();
+        Json& schema = args[n] = std::move(schemas[i]);
+        if (options.arg_defaults.is_object())
+            if (auto d = options.arg_defaults.find(n); d != options.arg_defaults.end()) schema["default"] = *d;
+    }
+    options.args = Json::object();
+    init_metadata(options);
+    set_inferred_args(std::move(args));  // pydantic's order: schema, "default", then "description"
+}
+
+void Tool::finish_binding(detail::ToolBinding& binding) const {
+    binding.defaults.assign(binding.names.size(), std::nullopt);
+    for (size_t i = 0; i < binding.names.size(); ++i)
+        if (auto a = args_.find(binding.names[i]); a != args_.end())
+            if (auto d = a->find("default"); d != a->end()) binding.defaults[i] = *d;
 }
 
 Tool Tool::from_json(const Json& metadata) {
@@ -277,10 +359,89 @@ Json Tool::validate_and_parse_args(const Json& kwargs) const {
     return parsed;
 }
 
+namespace {
+constexpr const char* kAsyncToolSyncCall =
+    "You are calling `__call__` on an async tool, please use `acall` instead or enable async-to-sync conversion with "
+    "`dspy.configure(allow_tool_async_sync_conversion=True)` or `with dspy.context(allow_tool_async_sync_conversion="
+    "True):`.";
+}  // namespace
+
+Json Tool::run_async_in_sync(Json parsed) const {
+    if (!settings()->allow_tool_async_sync_conversion) throw ToolError(kAsyncToolSyncCall);
+    if (EventLoop::current() == nullptr) return run_sync(afunc_(std::move(parsed)));
+    // A loop is running on this thread (a sync call from inside a task). Driving the tool on a nested loop here
+    // would run its timers and I/O under this loop's feet; a thread of its own with its own loop finishes it
+    // whatever this loop is doing, and this thread only waits. The caller's settings go along.
+    detail::TaskContext ctx = detail::capture_context();
+    Task<Json> task = afunc_(std::move(parsed));
+    Json result;
+    std::exception_ptr error;
+    std::thread worker([&] {
+        detail::restore_context(std::move(ctx));
+        try {
+            result = run_sync(std::move(task));
+        } catch (...) {
+            error = std::current_exception();
+        }
+        detail::reset_context();
+    });
+    worker.join();
+    if (error) std::rethrow_exception(error);
+    return result;
+}
+
 Json Tool::operator()(const Json& kwargs) const {
-    Json parsed = validate_and_parse_args(kwargs);
-    if (!func_) throw ToolError("Tool `" + name_ + "` has no synchronous implementation to call.");
-    return func_(parsed);
+    detail::CallbackScope cb(detail::CallbackKind::Tool, nullptr);
+    if (cb.active()) {
+        Json inputs = Json::object();
+        inputs["kwargs"] = kwargs;
+        cb.start(this, inputs);
+    }
+    try {
+        Json parsed = validate_and_parse_args(kwargs);
+        Json result;
+        if (func_)
+            result = func_(parsed);
+        else if (afunc_)
+            result = run_async_in_sync(std::move(parsed));
+        else
+            throw ToolError("Tool `" + name_ + "` has no implementation to call.");
+        if (cb.active()) cb.end(result);
+        return result;
+    } catch (...) {
+        if (cb.active()) cb.fail(std::current_exception());
+        throw;
+    }
+}
+
+Task<Json> Tool::acall(Json kwargs) const {
+    detail::CallbackScope cb(detail::CallbackKind::Tool, nullptr);
+    if (cb.active()) {
+        Json inputs = Json::object();
+        inputs["kwargs"] = kwargs;
+        cb.start(this, inputs);
+    }
+    Json result;
+    std::exception_ptr error;
+    try {
+        Json parsed = validate_and_parse_args(kwargs);
+        if (afunc_) {
+            Task<Json> task = afunc_(std::move(parsed));
+            result = co_await std::move(task);
+        } else if (func_) {
+            result = func_(parsed);  // DSPy runs a sync tool inline on the event loop
+        } else {
+            throw ToolError("Tool `" + name_ + "` has no implementation to call.");
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    if (error) {
+        if (cb.active()) cb.fail(error);
+        std::rethrow_exception(error);
+    }
+    if (cb.active()) cb.end(result);
+    co_return result;
 }
 
 }  // namespace dspy
