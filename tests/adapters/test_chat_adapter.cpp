@@ -153,3 +153,88 @@ TEST(ChatAdapter, ANonLMErrorFromTheLMAlsoFallsBack) {
 
 }  // namespace
 }  // namespace dspy
+
+// --- async: acall and the JSONAdapter fallback (DSPy tests/adapters/test_chat_adapter.py) --------------------
+
+#include "dspy/async/run.hpp"
+#include "dspy/settings/settings.hpp"
+#include "dspy/utils/dummies.hpp"
+
+namespace dspy {
+namespace {
+
+TEST(ChatAdapterAsync, AsyncCall) {
+    Signature signature("question->answer");
+    ChatAdapter adapter;
+    DummyLM lm(std::vector<Json>{{{"answer", "Paris"}}});
+    auto result =
+        run(adapter.acall(lm, Json::object(), signature, {}, Json{{"question", "What is the capital of France?"}}));
+    EXPECT_EQ(result, (std::vector<Json>{{{"answer", "Paris"}}}));
+}
+
+// Counts the adapters that formatted a prompt and remembers the JSONAdapters' native-function-calling flag.
+class FormatRecorder : public BaseCallback {
+public:
+    void on_adapter_format_start(const std::string&, const Adapter& a, const Json&) override {
+        if (const auto* json = dynamic_cast<const JSONAdapter*>(&a)) {
+            ++json_formats;
+            json_native_function_calling.push_back(json->options().use_native_function_calling);
+        } else {
+            ++chat_formats;
+        }
+    }
+    int chat_formats = 0;
+    int json_formats = 0;
+    std::vector<bool> json_native_function_calling;
+};
+
+TEST(ChatAdapterAsync, FallbackToJsonAdapterOnExceptionAsync) {
+    ScriptedLM lm([](const Messages&, const Json&) { return "{'answer': 'Paris'}"; });
+    auto recorder = std::make_shared<FormatRecorder>();
+    auto scope = context({.callbacks = std::vector<std::shared_ptr<BaseCallback>>{recorder}});
+    ChatAdapter adapter;
+    auto result = run(adapter.acall(lm, Json::object(), Signature("question->answer"), {},
+                                    Json{{"question", "What is the capital of France?"}}));
+    EXPECT_EQ(result, (std::vector<Json>{{{"answer", "Paris"}}}));
+    // Exactly one JSONAdapter round after the failed ChatAdapter parse.
+    EXPECT_EQ(recorder->chat_formats, 1);
+    EXPECT_EQ(recorder->json_formats, 1);
+    ASSERT_EQ(lm.calls.size(), 2u);
+    EXPECT_NE(lm.calls[1].first.back().content.find("Respond with a JSON object"), std::string::npos);
+}
+
+TEST(ChatAdapterAsync, AsyncFallbackPreservesNativeFunctionCallingFlag) {
+    for (bool native : {false, true}) {
+        int calls = 0;
+        ScriptedLM lm([&](const Messages&, const Json&) -> std::string {
+            return calls++ == 0 ? "nonsense" : R"({"answer": "Paris"})";
+        });
+        auto recorder = std::make_shared<FormatRecorder>();
+        auto scope = context({.callbacks = std::vector<std::shared_ptr<BaseCallback>>{recorder}});
+        ChatAdapter adapter(ChatAdapter::Options{.use_native_function_calling = native});
+        auto result = run(adapter.acall(lm, Json::object(), Signature("question->answer"), {},
+                                        Json{{"question", "What is the capital of France?"}}));
+        EXPECT_EQ(result, (std::vector<Json>{{{"answer", "Paris"}}}));
+        EXPECT_EQ(recorder->json_native_function_calling, std::vector<bool>{native});
+    }
+}
+
+TEST(ChatAdapterAsync, SyncAndAsyncFallbackSendTheSameRequests) {
+    ScriptedLM sync_lm([](const Messages&, const Json&) { return "{'answer': 'Paris', 'confidence': 0.5}"; });
+    ScriptedLM async_lm([](const Messages&, const Json&) { return "{'answer': 'Paris', 'confidence': 0.5}"; });
+    ChatAdapter adapter;
+    const Json kwargs = {{"temperature", 0.2}};
+    const Json inputs = {{"question", "?"}, {"context", Json::array({"a", "b"})}};
+    auto s = adapter(sync_lm, kwargs, qa_signature(), {}, inputs);
+    auto a = run(adapter.acall(async_lm, kwargs, qa_signature(), {}, inputs));
+    EXPECT_EQ(s, a);
+    ASSERT_EQ(sync_lm.calls.size(), 2u);
+    ASSERT_EQ(async_lm.calls.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(sync_lm.calls[i].first, async_lm.calls[i].first);
+        EXPECT_EQ(sync_lm.calls[i].second, async_lm.calls[i].second);
+    }
+}
+
+}  // namespace
+}  // namespace dspy
