@@ -91,9 +91,9 @@ TEST(ThreadPool, SubmitCarriesTheSubmittersSettings) {
 }
 
 TEST(ThreadPool, ElasticGrowsUnderLoad) {
+    std::latch all(4);  // declared first: the pool joins its workers (still inside wait()) before it goes
     dspy::ThreadPool pool(0, 4);
     EXPECT_EQ(pool.size(), 0u);
-    std::latch all(4);
     for (int i = 0; i < 4; ++i)
         pool.submit([&all] {
             all.count_down();

@@ -9,11 +9,21 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
+
+namespace {
+// SSL_write on the server's raw socket uses write(), which raises SIGPIPE when a test's client has already hung
+// up (the client side, Asio, sends with MSG_NOSIGNAL); a test server must survive that.
+const bool kIgnoreSigpipe = [] {
+    ::signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
+}  // namespace
 
 namespace dspy::testing {
 
