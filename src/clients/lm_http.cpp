@@ -138,10 +138,13 @@ Task<Json> send(bool sync, const providers::Endpoint& ep, const providers::WireR
         try {
             http::HttpRequest hr{"POST", wire.url, wire.headers, wire.body};
             http::HttpResponse resp;
-            if (sync)
+            if (sync) {
                 resp = detail::lm_http_client().request(std::move(hr), opts);
-            else
-                resp = co_await HttpAwaiter{std::move(hr), opts};
+            } else {
+                // Named first: g++-12 miscompiles an aggregate initialiser inside co_await (DESIGN §2).
+                HttpAwaiter awaiter{std::move(hr), opts};
+                resp = co_await awaiter;
+            }
             if (resp.status < 200 || resp.status >= 300) {
                 scrub(resp.body, ep.api_key);
                 std::rethrow_exception(http::map_http_error(resp.status, resp.body, resp.headers, context));
