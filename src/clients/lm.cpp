@@ -1,4 +1,5 @@
 #include "dspy/clients/lm.hpp"
+#include "utils/pyfmt.hpp"
 
 #include <array>
 #include <iostream>
@@ -22,19 +23,6 @@ bool is_named_param(std::string_view key) {
     for (auto p : kNamedParams)
         if (p == key) return true;
     return false;
-}
-
-// Python truthiness of a JSON value.
-bool truthy(const Json& v) {
-    switch (v.type()) {
-        case Json::value_t::null: return false;
-        case Json::value_t::boolean: return v.get<bool>();
-        case Json::value_t::number_integer: return v.get<int64_t>() != 0;
-        case Json::value_t::number_unsigned: return v.get<uint64_t>() != 0;
-        case Json::value_t::number_float: return v.get<double>() != 0.0;
-        case Json::value_t::string: return !v.get_ref<const std::string&>().empty();
-        default: return !v.empty();
-    }
 }
 
 const Json* find(const Json& obj, std::string_view key) {
@@ -177,8 +165,8 @@ LM::LM(FromKwargs, std::string model, const Json& kwargs) : BaseLM(std::move(mod
     kwargs_["temperature"] = temperature;
     if (is_openai_reasoning_model(model_)) {
         auto below = [](const Json& v, double limit) { return v.is_number() && v.get<double>() < limit; };
-        bool bad_temperature = truthy(temperature) && !(temperature.is_number() && temperature.get<double>() == 1.0);
-        bool bad_max_tokens = truthy(max_tokens) && below(max_tokens, 16000);
+        bool bad_temperature = pyfmt::truthy(temperature) && !(temperature.is_number() && temperature.get<double>() == 1.0);
+        bool bad_max_tokens = pyfmt::truthy(max_tokens) && below(max_tokens, 16000);
         if (bad_temperature || bad_max_tokens)
             throw LMConfigurationError(
                 "[" + model_ +
@@ -279,7 +267,7 @@ LMCallRequest LM::build_request(Json messages, const Json& kwargs, bool async_ca
     if (kwargs.is_object())
         for (auto it = kwargs.begin(); it != kwargs.end(); ++it) {
             if (it.key() == "cache") {
-                out.cache = truthy(it.value());
+                out.cache = pyfmt::truthy(it.value());
                 continue;
             }
             merged[it.key()] = it.value();
