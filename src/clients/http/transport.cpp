@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -24,6 +25,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "clients/http/transport.hpp"
 
@@ -634,15 +636,27 @@ HttpResponse HttpClient::request(HttpRequest request, RequestOptions options) {
     if (impl_->on_io_thread())
         throw ValueError("HttpClient::request() called on an HTTP I/O thread, where it would deadlock; use "
                          "async_request() there");
-    std::promise<HttpResponse> result;
-    auto future = result.get_future();
-    async_request(std::move(request), std::move(options), [&result](std::exception_ptr error, HttpResponse r) {
-        if (error)
-            result.set_exception(std::move(error));
-        else
-            result.set_value(std::move(r));
+    // Not std::promise: its set_exception copies the exception_ptr, so the I/O thread could drop the last
+    // reference after this thread has rethrown it. The error is moved in under the lock instead, so the
+    // exception object is only ever released here.
+    struct Slot {
+        std::mutex mutex;
+        std::condition_variable ready_cv;
+        bool ready = false;
+        std::exception_ptr error;
+        HttpResponse response;
+    } slot;
+    async_request(std::move(request), std::move(options), [&slot](std::exception_ptr error, HttpResponse r) {
+        std::lock_guard lock(slot.mutex);
+        slot.error = std::move(error);
+        slot.response = std::move(r);
+        slot.ready = true;
+        slot.ready_cv.notify_one();
     });
-    return future.get();
+    std::unique_lock lock(slot.mutex);
+    slot.ready_cv.wait(lock, [&] { return slot.ready; });
+    if (slot.error) std::rethrow_exception(std::exchange(slot.error, nullptr));
+    return std::move(slot.response);
 }
 
 std::chrono::nanoseconds HttpClient::io_cpu_time() const {
