@@ -29,17 +29,15 @@
 #include <string>
 #include <vector>
 
+#include "support/mock_lm_server.hpp"
+
 extern char** environ;
 
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-#ifdef DSPY_MOCK_LM_PATH
-constexpr const char* kMockPath = DSPY_MOCK_LM_PATH;
-#else
-constexpr const char* kMockPath = nullptr;
-#endif
+const char* const kMockPath = dspy::test::mock_lm_path();
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -48,70 +46,7 @@ std::string lower(std::string s) {
 
 // ---- the server process ---------------------------------------------------------------------------------------
 
-class MockServer {
- public:
-  // Starts dspy-mock-lm with `args` (plus --port 0 and a safety --exit-after-s) and reads the port it prints.
-  explicit MockServer(std::vector<std::string> args) {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> argv_s = {kMockPath, "--port", "0", "--exit-after-s", "60"};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    int rc = posix_spawn(&pid_, kMockPath, &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      throw std::runtime_error(std::string("cannot start ") + kMockPath + ": " + std::strerror(rc));
-    }
-    // Read "listening on 127.0.0.1:PORT\n" (or EOF if the server refused its arguments).
-    std::string line;
-    pollfd p{fds[0], POLLIN, 0};
-    while (line.find('\n') == std::string::npos && poll(&p, 1, 20000) > 0) {
-      char buf[256];
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    const std::string prefix = "listening on 127.0.0.1:";
-    if (line.rfind(prefix, 0) == 0) port_ = std::atoi(line.c_str() + prefix.size());
-  }
-  ~MockServer() { stop(); }
-  MockServer(const MockServer&) = delete;
-  MockServer& operator=(const MockServer&) = delete;
-
-  int port() const { return port_; }
-
-  // SIGTERM and reap; returns the exit status (or -1).
-  int stop() {
-    if (pid_ <= 0) return status_;
-    kill(pid_, SIGTERM);
-    int st = 0;
-    if (waitpid(pid_, &st, 0) == pid_ && WIFEXITED(st)) status_ = WEXITSTATUS(st);
-    pid_ = -1;
-    return status_;
-  }
-
-  // Waits for a server that exits by itself (bad arguments); returns its exit code.
-  int wait_exit() {
-    int st = 0;
-    if (pid_ > 0 && waitpid(pid_, &st, 0) == pid_ && WIFEXITED(st)) status_ = WEXITSTATUS(st);
-    pid_ = -1;
-    return status_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int status_ = -1;
-};
+using MockServer = dspy::test::MockLmServer;
 
 // ---- a tiny blocking HTTP/1.1 client --------------------------------------------------------------------------
 
