@@ -22,15 +22,22 @@ std::mutex& global_history_mu() {
     static std::mutex mu;
     return mu;
 }
-std::deque<Json>& global_history_store() {
-    static std::deque<Json> h;
+std::deque<HistoryEntry>& global_history_store() {
+    static std::deque<HistoryEntry> h;
     return h;
 }
 
-void push_capped(std::deque<Json>& v, Json entry, size_t cap) {
-    if (cap == 0) return;
-    while (v.size() >= cap) v.pop_front();
+// Returns the evicted entry so that the caller drops it (possibly the last reference, freeing a whole Json tree)
+// after releasing its lock.
+HistoryEntry push_capped(std::deque<HistoryEntry>& v, HistoryEntry entry, size_t cap) {
+    HistoryEntry evicted;
+    if (cap == 0) return evicted;
+    while (v.size() >= cap) {
+        evicted = std::move(v.front());
+        v.pop_front();
+    }
     v.push_back(std::move(entry));
+    return evicted;
 }
 
 // datetime.now().isoformat(): local time with microseconds.
@@ -127,38 +134,45 @@ Task<std::vector<LMOutput>> BaseLM::call(bool sync, const Messages& messages, co
     auto s = settings();
     if (!response.cache_hit && s->usage_tracker) s->usage_tracker->add_usage(model_, response.usage);
     if (!s->disable_history) {
-        Json logged_kwargs = Json::object();
+        // Built once and shared by every history that records it (DSPy appends the same dict to each).
+        auto entry = std::make_shared<Json>(Json::object());
+        Json& e = *entry;
+        // ordered_json grows a vector of pair<const string, Json>, which it copies (the key is const, so the move
+        // is not noexcept) with every value, messages included: size it once.
+        e.get_ref<Json::object_t&>().reserve(11);
+        e["prompt"] = nullptr;
+        e["messages"] = messages_to_json(messages);
+        Json& logged_kwargs = e["kwargs"] = Json::object();
         for (auto it = merged.begin(); it != merged.end(); ++it)
-            if (it.key().rfind("api_", 0) != 0) logged_kwargs[it.key()] = it.value();  // never log credentials
-        Json entry = {{"prompt", nullptr},
-                      {"messages", messages_to_json(messages)},
-                      {"kwargs", std::move(logged_kwargs)},
-                      {"outputs", outputs_json(response.outputs)},
-                      {"usage", response.cache_hit ? Json::object() : response.usage},
-                      {"cost", nullptr},
-                      {"timestamp", iso_now()},
-                      {"uuid", uuid4()},
-                      {"model", model_},
-                      {"response_model", response.response_model},
-                      {"model_type", model_type_}};
+            if (it.key().rfind("api_", 0) != 0) logged_kwargs[it.key()] = std::move(it.value());  // no credentials
+        e["outputs"] = outputs_json(response.outputs);
+        e["usage"] = response.cache_hit ? Json::object() : std::move(response.usage);
+        e["cost"] = nullptr;
+        e["timestamp"] = iso_now();
+        e["uuid"] = uuid4();
+        e["model"] = model_;
+        e["response_model"] = std::move(response.response_model);
+        e["model_type"] = model_type_;
         update_history(std::move(entry));
     }
     if (cb.active()) cb.end(outputs_json(response.outputs));
     co_return std::move(response.outputs);
 }
 
-void BaseLM::update_history(Json entry) {
+void BaseLM::update_history(HistoryEntry entry) {
     auto s = settings();
+    HistoryEntry evicted;
     {
         std::lock_guard lk(global_history_mu());
-        push_capped(global_history_store(), entry, kGlobalHistoryCap);
+        evicted = push_capped(global_history_store(), entry, kGlobalHistoryCap);
     }
     if (s->max_history_size <= 0) return;
     const auto cap = static_cast<size_t>(s->max_history_size);
     if (s->caller_modules)
         for (Module* m : *s->caller_modules) m->record_history(entry, cap);
+    HistoryEntry evicted_here;
     std::lock_guard lk(history_mu_);
-    push_capped(history_, std::move(entry), cap);
+    evicted_here = push_capped(history_, std::move(entry), cap);
 }
 
 std::vector<LMOutput> BaseLM::operator()(const Messages& messages, const Json& kwargs) {
@@ -177,23 +191,35 @@ Json BaseLM::dump_state() const {
 }
 
 std::vector<Json> BaseLM::history() const {
+    std::vector<Json> out;
+    for (const auto& e : history_entries()) out.push_back(*e);
+    return out;
+}
+
+std::vector<HistoryEntry> BaseLM::history_entries() const {
     std::lock_guard lk(history_mu_);
     return {history_.begin(), history_.end()};
 }
 
 std::string BaseLM::inspect_history(int n) const {
-    std::string text = format_history(history(), n, isatty(STDOUT_FILENO) != 0);
+    std::string text = format_history(history_entries(), n, isatty(STDOUT_FILENO) != 0);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return text;
 }
 
-std::vector<Json> global_history() {
+std::vector<HistoryEntry> global_history_entries() {
     std::lock_guard lk(global_history_mu());
     return {global_history_store().begin(), global_history_store().end()};
 }
 
+std::vector<Json> global_history() {
+    std::vector<Json> out;
+    for (const auto& e : global_history_entries()) out.push_back(*e);
+    return out;
+}
+
 std::string inspect_history(int n) {
-    std::string text = format_history(global_history(), n, isatty(STDOUT_FILENO) != 0);
+    std::string text = format_history(global_history_entries(), n, isatty(STDOUT_FILENO) != 0);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return text;
 }

@@ -142,11 +142,17 @@ std::vector<Predict*> Module::predictors() {
 }
 
 std::vector<Json> Module::history() const {
+    std::vector<Json> out;
+    for (const auto& e : history_entries()) out.push_back(*e);
+    return out;
+}
+
+std::vector<HistoryEntry> Module::history_entries() const {
     std::lock_guard lk(history_mu_);
     return {history_.begin(), history_.end()};
 }
 
-void Module::record_history(const Json& entry, size_t max_size) {
+void Module::record_history(const HistoryEntry& entry, size_t max_size) {
     std::lock_guard lk(history_mu_);
     if (max_size == 0) return;
     while (history_.size() >= max_size) history_.pop_front();
@@ -154,7 +160,7 @@ void Module::record_history(const Json& entry, size_t max_size) {
 }
 
 std::string Module::inspect_history(int n) const {
-    std::string text = format_history(history(), n, isatty(STDOUT_FILENO) != 0);
+    std::string text = format_history(history_entries(), n, isatty(STDOUT_FILENO) != 0);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return text;
 }

@@ -54,14 +54,19 @@ void print_tool_calls(std::string& out, const Json& tool_calls, bool use) {
     }
 }
 
-}  // namespace
+const Json& entry_at(const std::vector<Json>& history, size_t i) { return history[i]; }
+const Json& entry_at(const std::vector<HistoryEntry>& history, size_t i) {
+    static const Json kEmpty = Json::object();
+    return history[i] ? *history[i] : kEmpty;
+}
 
-std::string format_history(const std::vector<Json>& history, int n, bool use) {
+template <typename History>
+std::string format_entries(const History& history, int n, bool use) {
     std::string out;
     size_t start = n <= 0 || static_cast<size_t>(n) >= history.size() ? 0 : history.size() - static_cast<size_t>(n);
     if (n <= 0) start = history.size();  // Python's history[-0:] is the whole list, but n=0 asks for nothing
     for (size_t i = start; i < history.size(); ++i) {
-        const Json& item = history[i];
+        const Json& item = entry_at(history, i);
         Json messages = item.value("messages", Json());
         if (messages.is_null() || messages.empty())
             messages = Json::array({Json{{"role", "user"}, {"content", item.value("prompt", Json(""))}}});
@@ -110,6 +115,16 @@ std::string format_history(const std::vector<Json>& history, int n, bool use) {
     }
     print(out, "\n\n\n");
     return out;
+}
+
+}  // namespace
+
+std::string format_history(const std::vector<Json>& history, int n, bool use) {
+    return format_entries(history, n, use);
+}
+
+std::string format_history(const std::vector<HistoryEntry>& history, int n, bool use) {
+    return format_entries(history, n, use);
 }
 
 }  // namespace dspy

@@ -142,6 +142,12 @@ TEST(ModuleAsync, HistoryReachesEveryAncestorModule) {
     EXPECT_EQ(program.history()[0], program.cot().predict().history()[0]);
     EXPECT_EQ(program.history()[0]["uuid"], lm->history()[0]["uuid"]);
     EXPECT_EQ(program.history()[0]["outputs"], Json::array({reply}));
+    // One object, as in DSPy (test_module_history_async checks identity): no history holds a copy.
+    EXPECT_EQ(program.history_entries()[0].get(), program.cot().history_entries()[0].get());
+    EXPECT_EQ(program.history_entries()[0].get(), program.cot().predict().history_entries()[0].get());
+    EXPECT_EQ(program.history_entries()[0].get(), lm->history_entries()[0].get());
+    const auto global = global_history_entries();
+    EXPECT_EQ(global.back().get(), lm->history_entries().back().get());
 
     {
         auto scope = context({.lm = lm, .adapter = adapter, .disable_history = true});

@@ -12,6 +12,7 @@
 #include "dspy/async/task.hpp"
 #include "dspy/json.hpp"
 #include "dspy/utils/callback.hpp"
+#include "dspy/utils/inspect_history.hpp"
 
 namespace dspy {
 
@@ -89,8 +90,11 @@ public:
     [[nodiscard]] const Json& kwargs() const { return kwargs_; }
     /// The state saved with a program (`lm` key), never including an API key. @sa BaseLM.dump_state
     [[nodiscard]] virtual Json dump_state() const;
-    /// The recorded calls, oldest first. @sa BaseLM.history
+    /// The recorded calls, oldest first (copies, safe to modify). @sa BaseLM.history
     [[nodiscard]] std::vector<Json> history() const;
+    /// The recorded calls, oldest first, as the shared entries themselves (no copy; the same objects the global
+    /// and module histories hold). @sa BaseLM.history
+    [[nodiscard]] std::vector<HistoryEntry> history_entries() const;
     /// Prints the last `n` calls like DSPy (colours on a terminal). @sa BaseLM.inspect_history
     std::string inspect_history(int n = 1) const;
     /// Callbacks of this LM instance (run with the global ones). @sa BaseLM.callbacks
@@ -103,14 +107,16 @@ protected:
 
 private:
     Task<std::vector<LMOutput>> call(bool sync, const Messages& messages, const Json& kwargs);
-    void update_history(Json entry);
+    void update_history(HistoryEntry entry);
     mutable std::mutex history_mu_;
-    std::deque<Json> history_;  // trimmed at the front once full: a deque keeps that O(1)
+    std::deque<HistoryEntry> history_;  // trimmed at the front once full: a deque keeps that O(1)
     std::vector<std::shared_ptr<BaseCallback>> callbacks_;
 };
 
 /// Every LM call of the process, capped at 10,000 entries. @sa dspy.clients.base_lm.GLOBAL_HISTORY
 std::vector<Json> global_history();
+/// The same entries, shared rather than copied. @sa dspy.clients.base_lm.GLOBAL_HISTORY
+std::vector<HistoryEntry> global_history_entries();
 /// Prints the last `n` LM calls of the process like DSPy and returns the text. @sa dspy.inspect_history
 std::string inspect_history(int n = 1);
 

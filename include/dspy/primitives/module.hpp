@@ -14,6 +14,7 @@
 #include "dspy/async/task.hpp"
 #include "dspy/json.hpp"
 #include "dspy/utils/callback.hpp"
+#include "dspy/utils/inspect_history.hpp"
 #include "dspy/primitives/prediction.hpp"
 
 namespace dspy {
@@ -75,10 +76,12 @@ public:
     /// LM calls made while this module was running (shared with the LM's own history), oldest first.
     /// @sa Module.history
     [[nodiscard]] std::vector<Json> history() const;
+    /// The same entries, shared with the LM's history rather than copied. @sa Module.history
+    [[nodiscard]] std::vector<HistoryEntry> history_entries() const;
     /// Prints the last `n` LM calls made under this module. @sa Module.inspect_history
     std::string inspect_history(int n = 1) const;
     /// Appends one LM history entry (called by BaseLM for every module in `caller_modules`).
-    void record_history(const Json& entry, size_t max_size);
+    void record_history(const HistoryEntry& entry, size_t max_size);
     /// This module's own callbacks, run after the global ones. @sa Module.callbacks
     std::vector<std::shared_ptr<BaseCallback>>& callbacks() { return callbacks_; }
 
@@ -119,7 +122,7 @@ private:
                             std::vector<const Module*>& seen);
     std::vector<std::pair<std::string, Module*>> submodules_;
     mutable std::mutex history_mu_;
-    std::deque<Json> history_;  // trimmed at the front once full: a deque keeps that O(1)
+    std::deque<HistoryEntry> history_;  // trimmed at the front once full: a deque keeps that O(1)
     std::vector<std::shared_ptr<BaseCallback>> callbacks_;
 };
 
