@@ -102,13 +102,15 @@ public:
     using LMError::LMError;
 };
 
-/// The provider answered with an error (HTTP status and the provider's message).
+/// The provider answered with an error (HTTP status and the provider's message), or status 0: a success reply
+/// that could not be read (malformed JSON, no choices).
 class LMProviderError : public LMError {
 public:
     LMProviderError(const std::string& what, int status = 0) : LMError(what), status_(status) {}
     [[nodiscard]] int status() const noexcept { return status_; }
     [[nodiscard]] bool retryable() const noexcept override {
-        return status_ == 408 || status_ == 409 || status_ == 429 || status_ >= 500 || status_ == 0;
+        // Status 0 is a malformed success reply: asking again gets the same bytes, so it is never retried.
+        return status_ == 408 || status_ == 409 || status_ == 429 || status_ >= 500;
     }
 
 private:
