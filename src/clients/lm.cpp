@@ -277,6 +277,8 @@ LMCallRequest LM::build_request(Json messages, const Json& kwargs, bool async_ca
 
     Json& req = out.request;
     req = Json::object();
+    // Sized once: growing an ordered_json object copies its values (the messages) instead of moving them.
+    req.get_ref<Json::object_t&>().reserve(merged.size() + 3);
     req["model"] = model_;
     if (use_developer_role_ && model_type_ == "responses")
         for (auto& m : messages)

@@ -6,11 +6,15 @@
 #include <atomic>
 #include <coroutine>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <stop_token>
 #include <thread>
 
 #include "clients/http/errors.hpp"
 #include "clients/http/retry.hpp"
 #include "clients/providers.hpp"
+#include "dspy/async/errors.hpp"
 #include "dspy/async/event_loop.hpp"
 #include "dspy/async/run.hpp"
 #include "dspy/async/sleep.hpp"
@@ -41,31 +45,81 @@ void set_lm_retry_base(std::chrono::milliseconds base) {
 namespace {
 
 // Starts the request on the client's I/O thread and resumes the awaiting coroutine on its own loop; without a loop
-// (a plain thread) it falls back to the blocking call.
-struct HttpAwaiter {
-    http::HttpRequest req;
-    http::RequestOptions opts;
-    EventLoop* loop = nullptr;
-    std::exception_ptr error{};
-    http::HttpResponse resp{};
+// (a plain thread) it falls back to the blocking call. Cancelling the awaiting task cancels the transport op; the
+// completion never touches the awaiter or the frame directly: it fills a shared state and posts a callback that
+// resumes the coroutine only if the awaiter still exists (a destroyed task's frame is never resumed).
+class HttpAwaiter {
+public:
+    HttpAwaiter(http::HttpRequest req, http::RequestOptions opts) : req_(std::move(req)), opts_(std::move(opts)) {}
+    HttpAwaiter(const HttpAwaiter&) = delete;
+    HttpAwaiter& operator=(const HttpAwaiter&) = delete;
+    ~HttpAwaiter() {
+        on_stop_.reset();
+        if (state_ && !resumed_) {  // destroyed while suspended: the reply must not resume a dead frame
+            state_->abandoned.store(true, std::memory_order_release);
+            if (cancel_) cancel_->cancel();
+        }
+    }
 
+    void bind_stop(const std::stop_token* t) noexcept { stop_ = t; }
     bool await_ready() noexcept {
-        loop = EventLoop::current();
-        return loop == nullptr;
+        loop_ = EventLoop::current();
+        return loop_ == nullptr || stop_requested();
     }
     void await_suspend(std::coroutine_handle<> h) {
-        detail::lm_http_client().async_request(std::move(req), opts,
-                                               [this, h](std::exception_ptr e, http::HttpResponse r) {
-                                                   error = std::move(e);
-                                                   resp = std::move(r);
-                                                   loop->post(h);
-                                               });
+        state_ = std::make_shared<State>();
+        state_->loop = loop_;
+        state_->h = h;
+        cancel_ = detail::lm_http_client().async_request(
+            std::move(req_), opts_, [st = state_](std::exception_ptr e, http::HttpResponse r) {
+                st->error = std::move(e);
+                st->resp = std::move(r);
+                st->loop->post(&HttpAwaiter::resume, new std::shared_ptr<State>(st));
+            });
+        // Registered last: with the token already triggered the callback runs here and cancels at once.
+        if (stop_ && stop_->stop_possible()) on_stop_.emplace(*stop_, OnStop{cancel_});
     }
     http::HttpResponse await_resume() {
-        if (!loop) return detail::lm_http_client().request(std::move(req), opts);
-        if (error) std::rethrow_exception(error);
-        return std::move(resp);
+        on_stop_.reset();  // waits for a stop callback still running on another thread
+        resumed_ = true;
+        if (!state_) {
+            if (stop_requested()) throw CancelledError();
+            return detail::lm_http_client().request(std::move(req_), opts_);
+        }
+        if (state_->error) {
+            if (stop_requested()) throw CancelledError();
+            std::rethrow_exception(state_->error);
+        }
+        return std::move(state_->resp);
     }
+
+private:
+    struct State {
+        EventLoop* loop = nullptr;
+        std::coroutine_handle<> h;
+        std::atomic<bool> abandoned{false};
+        std::exception_ptr error;
+        http::HttpResponse resp;
+    };
+    struct OnStop {
+        std::shared_ptr<http::CancelHandle> handle;
+        void operator()() noexcept { handle->cancel(); }
+    };
+    // Runs on the awaiting loop's thread, where the frame would also be destroyed: no race on `abandoned`.
+    static void resume(void* arg) {
+        std::unique_ptr<std::shared_ptr<State>> st(static_cast<std::shared_ptr<State>*>(arg));
+        if (!(*st)->abandoned.load(std::memory_order_acquire)) (*st)->h.resume();
+    }
+    [[nodiscard]] bool stop_requested() const noexcept { return stop_ && stop_->stop_requested(); }
+
+    http::HttpRequest req_;
+    http::RequestOptions opts_;
+    const std::stop_token* stop_ = nullptr;
+    EventLoop* loop_ = nullptr;
+    std::shared_ptr<State> state_;
+    std::shared_ptr<http::CancelHandle> cancel_;
+    std::optional<std::stop_callback<OnStop>> on_stop_;
+    bool resumed_ = false;
 };
 
 struct FlightResult {
@@ -142,7 +196,7 @@ Task<Json> send(bool sync, const providers::Endpoint& ep, const providers::WireR
                 resp = detail::lm_http_client().request(std::move(hr), opts);
             } else {
                 // Named first: g++-12 miscompiles an aggregate initialiser inside co_await (DESIGN §2).
-                HttpAwaiter awaiter{std::move(hr), opts};
+                HttpAwaiter awaiter(std::move(hr), opts);
                 resp = co_await awaiter;
             }
             if (resp.status < 200 || resp.status >= 300) {
@@ -228,29 +282,31 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
         co_return merge_choices(std::move(parts));
     };
 
-    Json resp;
+    // The response is shared, never deep-copied: a memory-cache hit reads the cached (immutable) value in place.
+    std::shared_ptr<const Json> resp;
     bool hit = false;
     if (call.cache) {
         std::shared_ptr<Cache> c = dspy::cache();
         const std::string key = call.key();
         if (auto cached = c->get_shared(key)) {
-            resp = *cached;
+            resp = std::move(cached);
             hit = true;
         } else {
             JoinAwaiter join{&c->in_flight(), key};
             if (!co_await join) {
                 if (join.result->error) std::rethrow_exception(join.result->error);
-                resp = std::move(join.result->value);
+                resp = std::make_shared<const Json>(std::move(join.result->value));
                 hit = true;  // the leader's call, not ours: no usage
             } else if (auto again = c->get_shared(key)) {
                 // Another leader finished between our lookup and our joining.
                 c->in_flight().complete(key, *again);
-                resp = *again;
+                resp = std::move(again);
                 hit = true;
             } else {
                 std::exception_ptr error;
+                Json fetched;
                 try {
-                    resp = co_await fetch();
+                    fetched = co_await fetch();
                 } catch (...) {
                     error = std::current_exception();
                 }
@@ -258,27 +314,32 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
                     c->in_flight().fail(key, error);
                     std::rethrow_exception(error);
                 }
-                c->put(key, resp);
-                c->in_flight().complete(key, resp);
+                c->put(key, fetched);
+                c->in_flight().complete(key, fetched);
+                resp = std::make_shared<const Json>(std::move(fetched));
             }
         }
     } else {
-        resp = co_await fetch();
+        Json fetched = co_await fetch();
+        resp = std::make_shared<const Json>(std::move(fetched));
     }
 
-    for (const auto& choice : resp.value("choices", Json::array()))
-        if (choice.is_object() && choice.value("finish_reason", Json()) == "length") {
-            const Json* max_tokens = find(kwargs_, "max_tokens");
-            if (!max_tokens) max_tokens = find(kwargs_, "max_completion_tokens");
-            std::cerr << "dspy WARNING: LM response was truncated due to exceeding max_tokens=" << py_value(max_tokens)
-                      << ". You can inspect the latest LM interactions with `dspy.inspect_history()`. To avoid "
-                         "truncation, consider passing a larger max_tokens when setting up dspy.LM. You may also "
-                         "consider increasing the temperature (currently "
-                      << py_value(find(kwargs_, "temperature"))
-                      << ")  if the reason for truncation is repetition.\n";
-            break;
-        }
-    co_return response_from(resp, hit);
+    if (const Json* choices = find(*resp, "choices"); choices && choices->is_array())
+        for (const auto& choice : *choices)
+            if (const Json* reason = choice.is_object() ? find(choice, "finish_reason") : nullptr;
+                reason && *reason == "length") {
+                const Json* max_tokens = find(kwargs_, "max_tokens");
+                if (!max_tokens) max_tokens = find(kwargs_, "max_completion_tokens");
+                std::cerr << "dspy WARNING: LM response was truncated due to exceeding max_tokens="
+                          << py_value(max_tokens)
+                          << ". You can inspect the latest LM interactions with `dspy.inspect_history()`. To avoid "
+                             "truncation, consider passing a larger max_tokens when setting up dspy.LM. You may "
+                             "also consider increasing the temperature (currently "
+                          << py_value(find(kwargs_, "temperature"))
+                          << ")  if the reason for truncation is repetition.\n";
+                break;
+            }
+    co_return response_from(*resp, hit);
 }
 
 LMResponse LM::forward(const Messages& messages, const Json& kwargs) { return run_sync(request(true, messages, kwargs)); }

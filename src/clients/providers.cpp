@@ -52,18 +52,31 @@ Json anthropic_tool(const Json& tool) {
 }
 
 WireRequest build_openai(const Endpoint& ep, const Json& request, bool stream) {
-    Json body = Json::object();
-    body["model"] = ep.model;
-    body["messages"] = request.value("messages", Json::array());
-    for (auto it = request.begin(); it != request.end(); ++it) {
-        if (is_local_key(it.key()) || it->is_null()) continue;  // litellm drops None-valued parameters
-        body[it.key()] = *it;
-    }
-    if (stream) body["stream"] = true;
     WireRequest out{ep.url, {{"Content-Type", "application/json"}, {"User-Agent", "dspy-cpp/0.1"}}, {}};
     if (!ep.api_key.empty()) out.headers.emplace_back("Authorization", "Bearer " + ep.api_key);
     add_user_headers(request, out);
-    out.body = body.dump();
+    // Written straight from the request (the same text as dumping a {"model", "messages", ...} object built from
+    // it) so that the messages, the biggest part, are not copied into a second Json first.
+    std::string& b = out.body;
+    auto messages = request.find("messages");
+    b.reserve(128 + (messages != request.end() && messages->is_array() ? messages->size() * 512 : 0));
+    b += "{\"model\":";
+    b += Json(ep.model).dump();
+    b += ",\"messages\":";
+    b += messages != request.end() ? messages->dump() : std::string("[]");
+    bool stream_written = false;
+    for (auto it = request.begin(); it != request.end(); ++it) {
+        if (is_local_key(it.key())) continue;
+        const bool stream_key = stream && it.key() == "stream";
+        if (it->is_null() && !stream_key) continue;  // litellm drops None-valued parameters
+        b += ',';
+        b += Json(it.key()).dump();
+        b += ':';
+        b += stream_key ? std::string("true") : it->dump();
+        stream_written |= stream_key;
+    }
+    if (stream && !stream_written) b += ",\"stream\":true";
+    b += '}';
     return out;
 }
 
@@ -127,14 +140,14 @@ Json parse_body(std::string_view body) {
     Json j = Json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
         std::string head(body.substr(0, 200));
-        throw LMProviderError("provider returned a body that is not a JSON object: " + head, 0);
+        throw LMProviderError("malformed provider reply: the body is not a JSON object: " + head, 0);
     }
     return j;
 }
 
 Json normalise_anthropic(const Json& j) {
     if (!j.contains("content") || !j["content"].is_array())
-        throw LMProviderError("Anthropic reply has no 'content' array: " + j.dump().substr(0, 200), 0);
+        throw LMProviderError("malformed provider reply: Anthropic reply has no 'content' array: " + j.dump().substr(0, 200), 0);
     std::string text, thinking;
     Json tool_calls = Json::array();
     for (const auto& block : j["content"]) {
@@ -211,18 +224,33 @@ Json normalise_response(const Endpoint& endpoint, std::string_view body) {
     Json j = parse_body(body);
     if (endpoint.wire == Wire::AnthropicMessages) return normalise_anthropic(j);
     if (!j.contains("choices") || !j["choices"].is_array())
-        throw LMProviderError("OpenAI-compatible reply has no 'choices' array: " + j.dump().substr(0, 200), 0);
-    Json out = {{"id", j.value("id", "")}, {"model", j.value("model", "")}, {"choices", j["choices"]}};
-    out["usage"] = j.contains("usage") && j["usage"].is_object() ? j["usage"] : Json::object();
+        throw LMProviderError("malformed provider reply: OpenAI-compatible reply has no 'choices' array: " + j.dump().substr(0, 200), 0);
+    Json out = Json::object();
+    out.get_ref<Json::object_t&>().reserve(4);
+    out["id"] = j.value("id", "");
+    out["model"] = j.value("model", "");
+    out["choices"] = std::move(j["choices"]);  // moved, not copied: j is ours
+    auto usage = j.find("usage");
+    out["usage"] = usage != j.end() && usage->is_object() ? std::move(*usage) : Json::object();
     return out;
 }
 
 std::vector<LMOutput> outputs_of(const Json& response) {
     std::vector<LMOutput> outs;
-    for (const auto& choice : response.value("choices", Json::array())) {
+    auto choices = response.find("choices");
+    if (choices == response.end() || !choices->is_array()) return outs;
+    outs.reserve(choices->size());
+    static const Json kNoMessage = Json::object();
+    for (const auto& choice : *choices) {
         LMOutput o;
-        const Json message = choice.value("message", Json::object());
-        if (auto c = message.find("content"); c != message.end() && c->is_string()) o.text = c->get<std::string>();
+        if (!choice.is_object()) {
+            outs.push_back(std::move(o));
+            continue;
+        }
+        auto m = choice.find("message");
+        const Json& message = m != choice.end() && m->is_object() ? *m : kNoMessage;
+        if (auto c = message.find("content"); c != message.end() && c->is_string())
+            o.text = c->get_ref<const std::string&>();
         for (const char* k : {"reasoning_content", "tool_calls"})
             if (auto v = message.find(k); v != message.end() && !v->is_null()) o.extra[k] = *v;
         if (auto lp = choice.find("logprobs"); lp != choice.end() && !lp->is_null()) o.extra["logprobs"] = *lp;

@@ -21,6 +21,7 @@
 #include "clients/http/test_server.hpp"
 #include "clients/lm_http.hpp"
 #include "dspy/async/run.hpp"
+#include "dspy/async/sleep.hpp"
 #include "dspy/async/when_all.hpp"
 #include "dspy/clients/cache.hpp"
 #include "dspy/clients/lm.hpp"
@@ -28,77 +29,26 @@
 #include "dspy/predict/predict.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "support/mock_lm_server.hpp"
 
 extern char** environ;
 
 namespace dspy {
 namespace {
 
-#ifdef DSPY_MOCK_LM_PATH
-constexpr const char* kMockPath = DSPY_MOCK_LM_PATH;
-#else
-constexpr const char* kMockPath = nullptr;
-#endif
+const char* const kMockPath = test::mock_lm_path();
 
-// dspy-mock-lm on an ephemeral port; stopped (SIGTERM) in the destructor, and it exits by itself after 120 s.
-class MockLM {
+// dspy-mock-lm on an ephemeral port (tests/support), plus the /stats the retry tests read.
+class MockLM : public test::MockLmServer {
 public:
-    explicit MockLM(std::vector<std::string> args) {
-        int fds[2];
-        if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-        std::vector<std::string> argv_s = {kMockPath, "--port", "0", "--exit-after-s", "120"};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : argv_s) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        int rc = posix_spawn(&pid_, kMockPath, &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        close(fds[1]);
-        if (rc != 0) {
-            close(fds[0]);
-            throw std::runtime_error(std::string("cannot start dspy-mock-lm: ") + std::strerror(rc));
-        }
-        std::string line;
-        pollfd p{fds[0], POLLIN, 0};
-        while (line.find('\n') == std::string::npos && poll(&p, 1, 20000) > 0) {
-            char buf[256];
-            ssize_t n = read(fds[0], buf, sizeof buf);
-            if (n <= 0) break;
-            line.append(buf, static_cast<size_t>(n));
-        }
-        close(fds[0]);
-        auto colon = line.rfind(':');
-        if (line.rfind("listening on", 0) != 0 || colon == std::string::npos)
-            throw std::runtime_error("dspy-mock-lm did not start: '" + line + "'");
-        port_ = std::stoi(line.substr(colon + 1));
-    }
-    ~MockLM() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            int st = 0;
-            waitpid(pid_, &st, 0);
-        }
-    }
-    MockLM(const MockLM&) = delete;
-    MockLM& operator=(const MockLM&) = delete;
-
-    [[nodiscard]] std::string base(const char* scheme = "http") const {
-        return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_);
-    }
-    [[nodiscard]] std::string v1() const { return base() + "/v1"; }
+    explicit MockLM(std::vector<std::string> args) : MockLmServer(std::move(args)) {}
+    [[nodiscard]] std::string base(const char* scheme = "http") const { return base_url(scheme); }
+    [[nodiscard]] std::string v1() const { return v1_url(); }
     [[nodiscard]] Json stats() const {
         auto resp = detail::lm_http_client().request({"GET", base() + "/stats", {}, {}});
         return Json::parse(resp.body);
     }
     [[nodiscard]] int lm_requests() const { return stats().at("lm_requests").get<int>(); }
-
-private:
-    pid_t pid_ = -1;
-    int port_ = 0;
 };
 
 class LMHttp : public ::testing::Test {
@@ -323,13 +273,20 @@ TEST_F(LMHttp, WrongApiKeyIsNotRetriedAndNeverShown) {
 
 TEST_F(LMHttp, MalformedReplyIsAClearProviderError) {
     MockLM mock({"--malformed", "1"});
-    LM lm("openai/mock", {.num_retries = 0, .api_base = mock.v1()});
+    // Retries allowed, yet a malformed 200 is not retried: asking again would get the same bytes.
+    LM lm("openai/mock", {.num_retries = 3, .api_base = mock.v1()});
     try {
         (void)lm.forward(ask("malformed"), Json::object());
         FAIL() << "expected LMProviderError";
     } catch (const LMProviderError& e) {
-        EXPECT_FALSE(std::string(e.what()).empty());
+        EXPECT_NE(std::string(e.what()).find("malformed provider reply: the body is not a JSON object"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_FALSE(e.retryable());
     }
+    EXPECT_EQ(mock.lm_requests(), 1);
+    EXPECT_THROW((void)run(lm.aforward(ask("malformed async"), Json::object())), LMProviderError);
+    EXPECT_EQ(mock.lm_requests(), 2);
     EXPECT_FALSE(cache()->contains(lm.build_request(messages_to_json(ask("malformed"))).key()));
 }
 
@@ -343,6 +300,35 @@ TEST_F(LMHttp, DroppedConnectionsAndStallsEndInErrors) {
     LM slow("openai/mock", {.num_retries = 0, .api_base = stalling.v1(), .kwargs = {{"timeout", 0.2}}});
     EXPECT_THROW((void)slow.forward(ask("stalled"), Json::object()), LMTimeoutError);
     EXPECT_THROW((void)run(slow.aforward(ask("stalled async"), Json::object())), LMTimeoutError);
+}
+
+TEST_F(LMHttp, CancellingTheAwaitingTaskCancelsTheRequest) {
+    // The server would answer after 60 s: only a cancelled transport op ends the call early, and with_timeout
+    // throws TimeoutError only for a task it cut short (one that finished anyway would keep its result).
+    MockLM stalling({"--stall-ms", "60000", "--stall-rate", "1"});
+    LM lm("openai/mock", {.cache = false, .num_retries = 3, .api_base = stalling.v1()});
+    EXPECT_THROW((void)run(with_timeout(lm.aforward(ask("cancel me"), Json::object()), std::chrono::milliseconds(50))),
+                 TimeoutError);
+    std::stop_source stop;
+    stop.request_stop();  // cancelled before it starts: no request at all
+    EXPECT_THROW((void)run(with_cancellation(lm.aforward(ask("never sent"), Json::object()), stop.get_token())),
+                 CancelledError);
+    EXPECT_EQ(stalling.lm_requests(), 1);
+}
+
+TEST_F(LMHttp, DestroyingATaskMidRequestNeverResumesItsFrame) {
+    MockLM mock({"--latency-ms", "20"});
+    LM lm("openai/mock", {.cache = false, .num_retries = 0, .api_base = mock.v1()});
+    LMResponse after = run([&]() -> Task<LMResponse> {
+        {
+            Task<LMResponse> abandoned = lm.aforward(ask("abandoned"), Json::object());
+            abandoned.handle().resume();  // runs until it waits for the reply
+        }  // destroyed mid-request: its reply (or cancellation) must not touch the freed frame (ASan checks)
+        // The cancellation was queued first, so it completes before this call's reply arrives.
+        co_return co_await lm.aforward(ask("after"), Json::object());
+    }());
+    ASSERT_EQ(after.outputs.size(), 1u);
+    EXPECT_FALSE(after.outputs[0].text.empty());
 }
 
 TEST_F(LMHttp, UntrustedCertificateFailsVerification) {
