@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -116,11 +118,25 @@ pid_t start_mock(const Args& a, std::string& base) {
     return pid;
 }
 
+// The machine's 1-minute load average, printed so that figures taken on a busy machine can be recognised.
+double load_avg() {
+    double l[1] = {0};
+    return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
 double cpu_seconds() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU time of this thread: the micro-figures below run on one thread, and on a shared (loaded) machine its CPU time
+// is what the code costs, while wall time also counts the time other processes held the core.
+double thread_cpu_us() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
 std::string question(const Args& a, int i) {
@@ -202,6 +218,7 @@ int main(int argc, char** argv) {
     const std::string completion = "[[ ## answer ## ]]\nParis\n\n[[ ## completed ## ]]";
     const int fp_iters = 20000;
     auto f0 = Clock::now();
+    const double fc0 = thread_cpu_us();
     size_t sink = 0;
     for (int i = 0; i < fp_iters; ++i) {
         auto msgs = adapter.format(sig, {}, inputs);
@@ -209,17 +226,20 @@ int main(int argc, char** argv) {
         sink += msgs.size() + parsed.size();
     }
     const double format_parse_us = std::chrono::duration<double, std::micro>(Clock::now() - f0).count() / fp_iters;
+    const double format_parse_cpu_us = (thread_cpu_us() - fc0) / fp_iters;
 
     // An LM call answered by the memory cache.
-    double cache_hit_us = -1;
+    double cache_hit_us = -1, cache_hit_cpu_us = -1;
     try {
         dspy::LM cached("openai/mock", {.api_base = base});
         const dspy::Messages msgs = {{"user", "cache-hit probe"}};
         (void)cached.forward(msgs, dspy::Json::object());
         const int hit_iters = 20000;
         auto h0 = Clock::now();
+        const double hc0 = thread_cpu_us();
         for (int i = 0; i < hit_iters; ++i) sink += cached.forward(msgs, dspy::Json::object()).outputs.size();
         cache_hit_us = std::chrono::duration<double, std::micro>(Clock::now() - h0).count() / hit_iters;
+        cache_hit_cpu_us = (thread_cpu_us() - hc0) / hit_iters;
     } catch (const std::exception& e) {
         note_error(e);
     }
@@ -229,10 +249,11 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"mode\":\"%s\",\"n\":%d,\"concurrency\":%d,\"threads\":%d,\"cache\":%s,\"calls_per_s\":%.1f,"
         "\"cpu_us_per_call\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"errors\":%d,"
-        "\"format_parse_us\":%.2f,\"cache_hit_us\":%.2f,\"sink\":%zu}\n",
+        "\"format_parse_us\":%.2f,\"cache_hit_us\":%.2f,\"format_parse_cpu_us\":%.2f,\"cache_hit_cpu_us\":%.2f,"
+        "\"load_avg_1m\":%.2f,\"sink\":%zu}\n",
         a.threads > 0 ? "sync" : "async", a.n, a.threads > 0 ? 0 : a.concurrency, a.threads, a.cache ? "true" : "false",
         a.n / wall, cpu * 1e6 / a.n, pct(0.5), pct(0.9), pct(0.99), static_cast<double>(ru.ru_maxrss) / 1024.0,
-        errors.load(), format_parse_us, cache_hit_us, sink % 2);
+        errors.load(), format_parse_us, cache_hit_us, format_parse_cpu_us, cache_hit_cpu_us, load_avg(), sink % 2);
     if (!first_error.empty()) std::fprintf(stderr, "first error: %s\n", first_error.c_str());
     if (mock > 0) {
         kill(mock, SIGTERM);
