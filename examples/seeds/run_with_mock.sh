@@ -27,7 +27,9 @@ for _ in $(seq 1 200); do
 done
 [[ -n $port ]] || fail "dspy-mock-lm did not start: $(cat "$work/mock.out" "$work/mock.err")"
 
-OPENAI_API_KEY=sk-mock OPENAI_BASE_URL="http://127.0.0.1:$port/v1" timeout 60 "$exe" >"$work/out" 2>"$work/err"
+# A fresh disk cache: answers cached by an earlier run would never reach the mock (and ~/.dspy_cache stays untouched).
+DSPY_CACHEDIR="$work/cache" OPENAI_API_KEY=sk-mock OPENAI_BASE_URL="http://127.0.0.1:$port/v1" \
+  timeout 60 "$exe" >"$work/out" 2>"$work/err"
 rc=$?
 [[ $rc -eq 0 ]] || fail "$exe exited with $rc"
 
