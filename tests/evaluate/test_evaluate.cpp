@@ -208,10 +208,11 @@ TEST_F(EvaluateTest, ResultTableLayout) {
     std::vector<EvaluationRow> rows = {{devset[0], Prediction{{"answer", "2"}}, true},
                                        {devset[1], Prediction(), 0.0}};
     std::string table = Evaluate::format_result_table(rows, "answer_exact_match", true);
+    // A failed row's empty Prediction leaves its `answer` unprefixed: a column of its own, as in pandas.
     EXPECT_EQ(table,
-              "       question  example_answer  pred_answer  answer_exact_match\n"
-              "0  What is 1+1?               2            2          \u2714\ufe0f [True]\n"
-              "1  What is 2+2?               4          NaN          \u2714\ufe0f [0.000]\n");
+              "       question  example_answer  pred_answer  answer_exact_match  answer\n"
+              "0  What is 1+1?               2            2            \u2714\ufe0f [True]     NaN\n"
+              "1  What is 2+2?             NaN          NaN           \u2714\ufe0f [0.000]       4\n");
     std::string long_text;
     for (int i = 0; i < 30; ++i) long_text += "w" + std::to_string(i) + " ";
     rows = {{Example({{"q", long_text}}), Prediction{{"a", "x"}}, 1}};

@@ -78,8 +78,12 @@ double last_element_score(const R& r) {
             const auto& last = std::get<std::tuple_size_v<R> - 1>(r);
             using L = std::remove_cvref_t<decltype(last)>;
             if constexpr (std::is_arithmetic_v<L>) return static_cast<double>(last);
-            else if constexpr (std::is_same_v<L, Json>) return last.is_number() || last.is_boolean() ? last.template get<double>() : 0.0;
-            else return 0.0;
+            else if constexpr (std::is_same_v<L, Json>) {
+                if (last.is_boolean()) return last.template get<bool>() ? 1.0 : 0.0;
+                return last.is_number() ? last.template get<double>() : 0.0;
+            } else {
+                return 0.0;
+            }
         } else {
             return 0.0;
         }
