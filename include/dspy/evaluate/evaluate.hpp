@@ -66,19 +66,20 @@ struct EvaluateCallOptions {
 
 /// One devset row's outcome. @sa the (example, prediction, score) tuples of EvaluationResult.results
 struct EvaluationRow {
-    Example example;
-    Prediction prediction;
-    Json score;
+    Example example;        ///< the devset example
+    Prediction prediction;  ///< empty when the program or the metric failed
+    Json score;             ///< the metric's value, or failure_score
 };
 
 /// What Evaluate returns: the percentage score rounded to 2 places and one row per example.
 /// @sa dspy.evaluate.evaluate.EvaluationResult
 struct EvaluationResult {
-    double score = 0;
-    std::vector<EvaluationRow> results;
+    double score = 0;                     ///< 100 * sum / len(devset), rounded to 2 places
+    std::vector<EvaluationRow> results;   ///< one row per devset example, in order
     /// `EvaluationResult(score=100.0, results=<list of 2 results>)`. @sa EvaluationResult.__repr__
     [[nodiscard]] std::string repr() const;
 };
+/// Writes repr(). @sa EvaluationResult.__repr__
 std::ostream& operator<<(std::ostream& os, const EvaluationResult& r);
 
 /// Evaluates a program on a devset, on `num_threads` worker threads (1: the calling thread), with DSPy's
@@ -100,10 +101,15 @@ public:
     /// log line, table and exports as the sync call. `auto r = co_await evaluate.acall(program);`
     Task<EvaluationResult> acall(Module& program, EvaluateCallOptions call = {});
 
+    /// The constructor's options. @sa Evaluate's attributes
     [[nodiscard]] const EvaluateOptions& options() const { return options_; }
+    /// @sa Evaluate.devset
     [[nodiscard]] const std::vector<Example>& devset() const { return options_.devset; }
+    /// Unset unless given (resolved when called). @sa Evaluate.num_threads
     [[nodiscard]] std::optional<int> num_threads() const { return options_.num_threads; }
+    /// @sa Evaluate.display_progress
     [[nodiscard]] bool display_progress() const { return options_.display_progress; }
+    /// @sa Evaluate.display_table
     [[nodiscard]] const DisplayTable& display_table() const { return options_.display_table; }
 
     /// The rows of the table and the exports: example and prediction fields merged (`example_`/`pred_`

@@ -24,13 +24,17 @@ class Module;
 /// Indexable like the results; `auto [results, failed, errors] = ...` unpacks it like DSPy's tuple.
 /// @sa the `results` / `(results, failed_examples, exceptions)` of Parallel.forward
 struct ParallelResults {
-    std::vector<std::optional<Prediction>> results;
-    std::vector<Example> failed_examples;
-    std::vector<std::exception_ptr> exceptions;
+    std::vector<std::optional<Prediction>> results;  ///< DSPy's list with None for failures
+    std::vector<Example> failed_examples;            ///< with return_failed_examples @sa Parallel.failed_examples
+    std::vector<std::exception_ptr> exceptions;      ///< their exceptions, same order @sa Parallel.exceptions
 
+    /// Number of results (one per pair). @sa len(results)
     [[nodiscard]] std::size_t size() const { return results.size(); }
+    /// The i-th result, empty when that call failed. @sa results[i]
     [[nodiscard]] const std::optional<Prediction>& operator[](std::size_t i) const { return results[i]; }
+    /// Iterates over the results. @sa iter(results)
     [[nodiscard]] auto begin() const { return results.begin(); }
+    /// @sa iter(results)
     [[nodiscard]] auto end() const { return results.end(); }
 };
 
@@ -39,13 +43,18 @@ struct ParallelResults {
 /// object (passed as the keyword inputs) or a JSON array (passed as is to a function target, DSPy's tuple).
 /// @sa the `(module, example)` tuples of Parallel.forward
 struct ExecPair {
+    /// A plain function target: gets the inputs (or the array of a tuple-like example).
     using Function = std::function<Prediction(const Json&)>;
+    /// `(module, example)`: called with the example's inputs. @sa (module, Example) pairs
     ExecPair(Module& module, Example ex) : target(&module), example(std::move(ex)) {}
+    /// `(module, {...})`: called with this JSON object as keyword inputs. @sa (module, dict) pairs
     ExecPair(Module& module, Json ex) : target(&module), example(std::move(ex)) {}
+    /// `(function, example)`. @sa (callable, Example) pairs
     ExecPair(Function fn, Example ex) : target(std::move(fn)), example(std::move(ex)) {}
+    /// `(function, {...})` or `(function, [...])`. @sa (callable, dict/tuple) pairs
     ExecPair(Function fn, Json ex) : target(std::move(fn)), example(std::move(ex)) {}
 
-    std::variant<Module*, Function> target;
+    std::variant<Module*, Function> target;  ///< borrowed module (must outlive the call) or owned function
     std::variant<Example, Json> example;
 
     /// `(target, example)` for DSPy's "Error for ..." log line.
@@ -70,6 +79,7 @@ struct ParallelOptions {
 class Parallel {
 public:
     using Options = ParallelOptions;
+    /// Resolves num_threads and max_errors from the settings when unset. @sa Parallel.__init__
     explicit Parallel(Options options = {});
 
     /// Runs every pair; `num_threads` overrides the instance's. @throws ValueError for an example of another
@@ -81,10 +91,15 @@ public:
     /// @sa Parallel.forward
     ParallelResults forward(const std::vector<ExecPair>& exec_pairs, std::optional<int> num_threads = std::nullopt);
 
+    /// Resolved at construction from the settings when unset. @sa Parallel.num_threads
     [[nodiscard]] int num_threads() const { return options_.num_threads.value_or(0); }
+    /// @sa Parallel.max_errors
     [[nodiscard]] int max_errors() const { return options_.max_errors.value_or(0); }
+    /// Seconds before a straggler is resubmitted (default 120). @sa Parallel.timeout
     [[nodiscard]] double timeout() const { return options_.timeout; }
+    /// @sa Parallel.straggler_limit
     [[nodiscard]] int straggler_limit() const { return options_.straggler_limit; }
+    /// Every option, resolved.
     [[nodiscard]] const Options& options() const { return options_; }
     /// Every failed example so far (with return_failed_examples). @sa Parallel.failed_examples
     [[nodiscard]] std::vector<Example> failed_examples() const;
