@@ -11,6 +11,7 @@
 #include "dspy/utils/asyncify.hpp"
 #include "dspy/utils/exceptions.hpp"
 #include "dspy/utils/inspect_history.hpp"
+#include "dspy/utils/parallelizer.hpp"
 #include "dspy/utils/usage_tracker.hpp"
 
 namespace dspy {
@@ -27,6 +28,8 @@ public:
         callers->push_back(&m);
         SettingsOverrides o;
         o.caller_modules = std::shared_ptr<const std::vector<Module*>>(std::move(callers));
+        // DSPy sets ACTIVE_CALL_ID after the start hooks, so forward's own calls (and threads it forks) see it.
+        if (cb_.active()) o.active_call_id = cb_.call_id();
         if (s->track_usage && !s->usage_tracker) {
             tracker_ = std::make_shared<UsageTracker>();
             o.usage_tracker = tracker_;
@@ -163,6 +166,52 @@ std::string Module::inspect_history(int n) const {
     std::string text = format_history(history_entries(), n, isatty(STDOUT_FILENO) != 0);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return text;
+}
+
+ParallelResults Module::batch(const std::vector<Example>& examples, const BatchOptions& options) {
+    std::vector<ExecPair> exec_pairs;
+    exec_pairs.reserve(examples.size());
+    for (const auto& ex : examples) exec_pairs.emplace_back(*this, ex.inputs());
+    Parallel parallel({.num_threads = options.num_threads,
+                       .max_errors = options.max_errors,
+                       .access_examples = true,
+                       .return_failed_examples = options.return_failed_examples,
+                       .provide_traceback = options.provide_traceback,
+                       .disable_progress_bar = options.disable_progress_bar,
+                       .timeout = options.timeout,
+                       .straggler_limit = options.straggler_limit});
+    return parallel.forward(exec_pairs);
+}
+
+Task<ParallelResults> Module::abatch(std::vector<Example> examples, AbatchOptions options) {
+    auto s = settings();
+    detail::GatherOptions g;
+    g.max_concurrency = options.max_concurrency;
+    g.max_errors = options.max_errors.value_or(s->max_errors);
+    g.provide_traceback = options.provide_traceback.value_or(s->provide_traceback);
+    g.show_progress = !options.disable_progress_bar;
+    std::vector<Example> inputs;
+    inputs.reserve(examples.size());
+    for (const auto& ex : examples) inputs.push_back(ex.inputs());
+    ParallelResults out;
+    out.results.resize(inputs.size());
+    auto job = [this, &inputs, &out](std::size_t i) -> Task<double> {
+        auto call = acall(inputs[i].data());
+        auto p = co_await std::move(call);
+        out.results[i].emplace(std::move(p));
+        co_return 0.0;
+    };
+    auto describe = [&inputs](std::size_t i) { return "(<Module>, " + inputs[i].repr() + ")"; };
+    std::vector<std::exception_ptr> errors;
+    auto gathered = detail::bounded_gather(inputs.size(), g, job, describe, errors);
+    co_await std::move(gathered);
+    if (options.return_failed_examples)
+        for (std::size_t i = 0; i < errors.size(); ++i)
+            if (errors[i]) {
+                out.failed_examples.push_back(inputs[i]);
+                out.exceptions.push_back(errors[i]);
+            }
+    co_return out;
 }
 
 }  // namespace dspy

@@ -17,6 +17,14 @@ void BaseCallback::on_adapter_parse_start(const std::string&, const Adapter&, co
 void BaseCallback::on_adapter_parse_end(const std::string&, const Json*, std::exception_ptr) {}
 void BaseCallback::on_tool_start(const std::string&, const Tool&, const Json&) {}
 void BaseCallback::on_tool_end(const std::string&, const Json*, std::exception_ptr) {}
+void BaseCallback::on_evaluate_start(const std::string&, const Evaluate&, const Json&) {}
+void BaseCallback::on_evaluate_end(const std::string&, const Json*, std::exception_ptr) {}
+
+std::optional<std::string> active_call_id() {
+    auto s = settings();
+    if (s->active_call_id.empty()) return std::nullopt;
+    return s->active_call_id;
+}
 
 namespace detail {
 
@@ -77,6 +85,11 @@ void CallbackScope::start(const void* instance, const Json& inputs) {
             case CallbackKind::Tool:
                 guarded("on_tool_start", [&] { cb->on_tool_start(call_id_, *static_cast<const Tool*>(instance), inputs); });
                 break;
+            case CallbackKind::Evaluate:
+                guarded("on_evaluate_start", [&] {
+                    cb->on_evaluate_start(call_id_, *static_cast<const Evaluate*>(instance), inputs);
+                });
+                break;
         }
     }
 }
@@ -100,6 +113,9 @@ void CallbackScope::finish(const Json* outputs, std::exception_ptr e) {
                 break;
             case CallbackKind::Tool:
                 guarded("on_tool_end", [&] { cb->on_tool_end(call_id_, outputs, e); });
+                break;
+            case CallbackKind::Evaluate:
+                guarded("on_evaluate_end", [&] { cb->on_evaluate_end(call_id_, outputs, e); });
                 break;
         }
     }

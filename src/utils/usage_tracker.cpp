@@ -2,6 +2,11 @@
 
 namespace dspy {
 
+UsageTracker::UsageTracker(const UsageTracker& other) {
+    std::lock_guard lk(other.mu_);
+    usage_ = other.usage_;
+}
+
 Json UsageTracker::merge_usage_entries(const Json& a, const Json& b) {
     if (a.is_null() || a.empty()) return b.is_null() ? Json::object() : b;
     if (b.is_null() || b.empty()) return a;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "dspy/async/task.hpp"
 #include "dspy/json.hpp"
+#include "dspy/predict/parallel.hpp"
 #include "dspy/utils/callback.hpp"
 #include "dspy/utils/inspect_history.hpp"
 #include "dspy/primitives/prediction.hpp"
@@ -29,6 +31,26 @@ struct LoadOptions {
     /// Keep `api_base`/`base_url`/`model_list` and custom LM classes from the file (off by default: a saved file
     /// must not redirect where requests go).
     bool allow_unsafe_lm_state = false;
+};
+
+/// Options of Module::batch (Parallel's). @sa Module.batch keyword arguments
+struct BatchOptions {
+    std::optional<int> num_threads{};       ///< default: settings().num_threads
+    std::optional<int> max_errors{};        ///< default: settings().max_errors
+    bool return_failed_examples = false;
+    std::optional<bool> provide_traceback{};
+    bool disable_progress_bar = false;
+    double timeout = 120;                   ///< seconds before a straggler is resubmitted; 0 disables
+    int straggler_limit = 3;
+};
+
+/// Options of Module::abatch.
+struct AbatchOptions {
+    std::size_t max_concurrency = 64;       ///< calls in flight at once (all on the awaiting thread)
+    std::optional<int> max_errors{};        ///< default: settings().max_errors
+    bool return_failed_examples = false;
+    std::optional<bool> provide_traceback{};
+    bool disable_progress_bar = false;      ///< drawn only when stdout is a terminal
 };
 
 /// A composable program. Subclasses implement `forward`; built-ins share one algorithm for sync and async.
@@ -56,6 +78,16 @@ public:
     Task<Prediction> acall(std::string_view key, V&& value, Rest&&... rest) {
         return acall(make_inputs(key, std::forward<V>(value), std::forward<Rest>(rest)...));
     }
+
+    /// Runs this module over the examples' inputs on worker threads (a Parallel), results in input order.
+    /// @sa Module.batch
+    ParallelResults batch(const std::vector<Example>& examples, const BatchOptions& options = {});
+    /// The async twin of batch, which DSPy does not have: every call is an `acall` child task on the awaiting
+    /// thread's event loop (no worker threads), at most `max_concurrency` in flight, each with the caller's
+    /// settings and its own usage tracker copy. Results come in input order; failures, max_errors and
+    /// return_failed_examples behave as in batch. `co_await program.abatch(examples, {.max_concurrency = 64})`.
+    /// @sa Module.batch, asyncio.gather with a Semaphore
+    Task<ParallelResults> abatch(std::vector<Example> examples, AbatchOptions options = {});
 
     /// The module's logic, synchronously. Default: drives `aforward` to completion on this thread.
     /// @sa Module.forward

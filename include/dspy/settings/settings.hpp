@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -72,6 +73,9 @@ struct Settings {
     /// The modules whose call is in progress, outermost first (their history gets each LM call).
     /// @sa settings.caller_modules
     std::shared_ptr<const std::vector<Module*>> caller_modules;
+    /// The call id of the innermost callback-wrapped call in progress (empty: none), so that calls made inside
+    /// it, on any thread or task forked from it, can name their parent. @sa dspy.utils.callback.ACTIVE_CALL_ID
+    std::string active_call_id;
 
     /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
     /// @sa Settings.get
@@ -102,6 +106,7 @@ struct SettingsOverrides {
     std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks{};
     std::optional<std::shared_ptr<UsageTracker>> usage_tracker{};
     std::optional<std::shared_ptr<const std::vector<Module*>>> caller_modules{};
+    std::optional<std::string> active_call_id{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.

@@ -15,6 +15,11 @@ namespace dspy {
 /// Thread-safe: concurrent calls inside one tracked scope may add at once. @sa dspy.utils.usage_tracker.UsageTracker
 class UsageTracker {
 public:
+    UsageTracker() = default;
+    /// A deep copy (what ParallelExecutor gives each task, so the parent's tracker is left as it was).
+    /// @sa copy.deepcopy(usage_tracker) in ParallelExecutor
+    UsageTracker(const UsageTracker& other);
+    UsageTracker& operator=(const UsageTracker&) = delete;
     /// Records one call's usage for `lm` (empty entries are ignored, as in DSPy). @sa UsageTracker.add_usage
     void add_usage(const std::string& lm, const Json& usage_entry);
     /// `{lm: merged usage}` in first-use order. @sa UsageTracker.get_total_tokens
