@@ -26,6 +26,7 @@ class Predict;
 class BaseCallback;
 class Module;
 class UsageTracker;
+struct PredictOverrides;
 
 /// One `(predictor, inputs, prediction)` record of `settings.trace`. @sa the tuples Predict appends to trace
 struct TraceEntry {
@@ -72,6 +73,10 @@ struct Settings {
     /// The modules whose call is in progress, outermost first (their history gets each LM call).
     /// @sa settings.caller_modules
     std::shared_ptr<const std::vector<Module*>> caller_modules;
+    /// Per-predictor replacements of lm, config, demos or signature for the calls in this scope: Predict's
+    /// per-call options, and Refine/BestOfN's stand-in for `deepcopy()` + `set_lm()`. Null: none.
+    /// @sa the privileged keyword arguments of Predict._forward_preprocess
+    std::shared_ptr<const PredictOverrides> predict_overrides;
 
     /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
     /// @sa Settings.get
@@ -102,6 +107,7 @@ struct SettingsOverrides {
     std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks{};
     std::optional<std::shared_ptr<UsageTracker>> usage_tracker{};
     std::optional<std::shared_ptr<const std::vector<Module*>>> caller_modules{};
+    std::optional<std::shared_ptr<const PredictOverrides>> predict_overrides{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.
