@@ -34,14 +34,14 @@ TEST(Refine, ModuleDefaultFailCount) {  // test_refine_module_default_fail_count
 TEST(Refine, ModuleCustomFailCount) { test_support::module_custom_fail_count<Refine>(); }
 
 // An LM that answers the module with a long name until it sees the hint, and gives advice when asked.
-std::shared_ptr<DummyLM> advising_lm() {
+std::shared_ptr<DummyLM> advising_lm(const std::string& predictor_name = "predictor") {
     return std::make_shared<DummyLM>(
         DummyLM::ByInput{},
         std::vector<std::pair<std::string, Json>>{
             {"Use one word.", {{"answer", "Brussels"}}},
             {"[[ ## program_code ## ]]",
              {{"discussion", "The predictor answered with several words."},
-              {"advice", {{"predictor", "Use one word."}}}}},
+              {"advice", {{predictor_name, "Use one word."}}}}},
             {"[[ ## question ## ]]", {{"answer", "City of Brussels"}}}});
 }
 
@@ -75,9 +75,9 @@ TEST(Refine, AdviceReachesTheNextAttemptAsHint) {
 }
 
 TEST(RefineAsync, AcallRunsTheSameAlgorithm) {
-    auto sync_lm = advising_lm();
-    auto async_lm = advising_lm();
-    Predict qa("question -> answer");
+    auto sync_lm = advising_lm("self");
+    auto async_lm = advising_lm("self");
+    Predict qa("question -> answer");  // a lone Predict is named `self`, and acall reaches its aforward
     Refine refine(qa, 3, one_word, 1.0);
     Prediction sync_out, async_out;
     {
