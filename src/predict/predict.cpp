@@ -18,6 +18,14 @@ std::shared_ptr<const PredictOverrides> PredictOverrides::push(std::vector<Entry
     return next;
 }
 
+ContextScope PredictOverrides::scope_for(const Predict& predictor, const PredictCallOptions& options) {
+    std::vector<Entry> entries;
+    entries.push_back(Entry{&predictor, options});
+    SettingsOverrides o;
+    o.predict_overrides = push(std::move(entries));
+    return context(o);
+}
+
 Predict::Predict(Signature signature, Json config) : signature_(std::move(signature)), config_(std::move(config)) {
     if (config_.is_null()) config_ = Json::object();
     if (!config_.is_object()) throw TypeError("Predict config must be a JSON object");
@@ -28,14 +36,6 @@ Prediction Predict::forward(const Inputs& inputs) { return run_sync(run_predict(
 Task<Prediction> Predict::aforward(Inputs inputs) { co_return co_await run_predict(false, inputs); }
 
 namespace {
-
-SettingsOverrides overrides_for(const Predict* self, const PredictCallOptions& options) {
-    SettingsOverrides o;
-    std::vector<PredictOverrides::Entry> entries;
-    entries.push_back(PredictOverrides::Entry{self, options});
-    o.predict_overrides = PredictOverrides::push(std::move(entries));
-    return o;
-}
 
 std::string positional_args_message(const Signature& signature) {
     std::string names, first;
@@ -76,12 +76,12 @@ Json names_list(const std::vector<std::string>& names) {
 }  // namespace
 
 Prediction Predict::operator()(const Inputs& inputs, const PredictCallOptions& options) {
-    ContextScope scope = context(overrides_for(this, options));
+    ContextScope scope = PredictOverrides::scope_for(*this, options);
     return Module::operator()(inputs);
 }
 
 Task<Prediction> Predict::acall(Inputs inputs, PredictCallOptions options) {
-    ContextScope scope = context(overrides_for(this, options));
+    ContextScope scope = PredictOverrides::scope_for(*this, options);
     Prediction p = co_await Module::acall(std::move(inputs));
     co_return p;
 }

@@ -9,6 +9,7 @@
 #include "dspy/clients/base_lm.hpp"
 #include "dspy/primitives/example.hpp"
 #include "dspy/primitives/module.hpp"
+#include "dspy/settings/settings.hpp"
 #include "dspy/signatures/signature.hpp"
 
 namespace dspy {
@@ -39,6 +40,8 @@ struct PredictOverrides {
     std::vector<Entry> entries;
     /// `entries` in front of the ones currently in force (a new scope for `context({.predict_overrides = ...})`).
     [[nodiscard]] static std::shared_ptr<const PredictOverrides> push(std::vector<Entry> entries);
+    /// Installs `options` for the calls of `predictor` in this task until the returned scope ends.
+    [[nodiscard]] static ContextScope scope_for(const Predict& predictor, const PredictCallOptions& options);
 };
 
 /// The basic predictor: formats demos and inputs, calls the LM, parses the outputs. @sa dspy.Predict
