@@ -26,8 +26,10 @@ void append_type_descriptions(std::string& out, const TypeSpec& type) {
     for (const auto& a : type.args) append_type_descriptions(out, a);
 }
 
+}  // namespace
+
 // get_field_description_string over fields[begin, end).
-void append_field_descriptions(std::string& out, const std::vector<Field>& fields, size_t begin, size_t end) {
+void detail::append_field_descriptions(std::string& out, const std::vector<Field>& fields, size_t begin, size_t end) {
     std::string block;
     for (size_t i = begin; i < end; ++i) {
         const Field& f = fields[i];
@@ -47,9 +49,6 @@ void append_field_descriptions(std::string& out, const std::vector<Field>& field
     }
     out += pyfmt::strip(block);
 }
-
-
-}  // namespace
 
 // `[[ ## name ## ]]\nvalue` sections joined by blank lines, then stripped (format_field_with_value).
 std::string ChatAdapter::format_sections(const std::vector<std::pair<const Field*, const Json*>>& items) {
@@ -87,9 +86,9 @@ std::string ChatAdapter::format_system_message(const Signature& signature) const
 std::string ChatAdapter::format_field_description(const Signature& signature) const {
     const auto& fields = signature.fields();
     std::string out = "Your input fields are:\n";
-    append_field_descriptions(out, fields, 0, signature.n_inputs());
+    detail::append_field_descriptions(out, fields, 0, signature.n_inputs());
     out += "\nYour output fields are:\n";
-    append_field_descriptions(out, fields, signature.n_inputs(), fields.size());
+    detail::append_field_descriptions(out, fields, signature.n_inputs(), fields.size());
     return out;
 }
 

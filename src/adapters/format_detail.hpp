@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dspy/json.hpp"
 #include "dspy/signatures/signature.hpp"
@@ -20,5 +21,9 @@ void append_field_value(std::string& out, const Field& field, const Json& value)
 /// serialize_for_json for a field's value: dspy.Tool metadata objects become `str(tool)`; everything else is
 /// already JSON.
 Json serialize_for_json(const Field& field, const Json& value);
+
+/// get_field_description_string over fields[begin, end), appended to `out`.
+/// @sa dspy.adapters.utils.get_field_description_string
+void append_field_descriptions(std::string& out, const std::vector<Field>& fields, size_t begin, size_t end);
 
 }  // namespace dspy::detail

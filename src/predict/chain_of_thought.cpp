@@ -1,5 +1,6 @@
 #include "dspy/predict/chain_of_thought.hpp"
 
+
 namespace dspy {
 
 namespace {
@@ -14,5 +15,16 @@ ChainOfThought::ChainOfThought(const Signature& signature, Json config)
 Prediction ChainOfThought::forward(const Inputs& inputs) { return predict_(inputs); }
 
 Task<Prediction> ChainOfThought::aforward(Inputs inputs) { co_return co_await predict_.acall(std::move(inputs)); }
+
+Prediction ChainOfThought::operator()(const Inputs& inputs, const PredictCallOptions& options) {
+    ContextScope scope = PredictOverrides::scope_for(predict_, options);
+    return Module::operator()(inputs);
+}
+
+Task<Prediction> ChainOfThought::acall(Inputs inputs, PredictCallOptions options) {
+    ContextScope scope = PredictOverrides::scope_for(predict_, options);
+    Prediction p = co_await Module::acall(std::move(inputs));
+    co_return p;
+}
 
 }  // namespace dspy

@@ -1,12 +1,12 @@
 // Predict's saved state (dump_state / load_state / reset), in the layout Python DSPy 3.3.1 writes and reads.
 #include <algorithm>
 #include <array>
-#include <iostream>
 
 #include "dspy/clients/lm.hpp"
 #include "dspy/predict/predict.hpp"
 #include "utils/pyfmt.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "dspy/utils/warnings.hpp"
 #include "utils/error_context.hpp"
 
 namespace dspy {
@@ -28,8 +28,8 @@ Json sanitize_lm_state(const Json& lm_state, bool allow_unsafe) {
     for (auto k : kUnsafeLMKeys)
         if (lm_state.contains(k)) dropped += (dropped.empty() ? "'" : ", '") + std::string(k) + "'";
     if (!dropped.empty())
-        std::cerr << "dspy WARNING: Ignoring unsafe LM config key(s) during state load: [" << dropped
-                  << "]. Pass allow_unsafe_lm_state=True to preserve these keys for trusted files.\n";
+        warn("Ignoring unsafe LM config key(s) during state load: [" + dropped +
+             "]. Pass allow_unsafe_lm_state=True to preserve these keys for trusted files.");
     return out;
 }
 

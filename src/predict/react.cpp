@@ -7,6 +7,7 @@
 #include "dspy/async/run.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "dspy/utils/warnings.hpp"
 
 namespace dspy {
 
@@ -164,9 +165,9 @@ Task<Prediction> ReAct::call_with_potential_trajectory_truncation(bool sync, Mod
             Prediction p = co_await module.acall(std::move(call));
             co_return p;
         } catch (const ContextWindowExceededError&) {
-            // DSPy warns "Trajectory exceeded the context window, truncating the oldest tool call information."
             last_error = std::current_exception();
         }
+        warn("Trajectory exceeded the context window, truncating the oldest tool call information.");
         truncate_trajectory(trajectory);  // after every failure, the third too, as DSPy does
     }
     try {
@@ -194,15 +195,18 @@ Task<Prediction> ReAct::run_react(bool sync, const Inputs& inputs) {
     Json trajectory = Json::object();
     for (int64_t idx = 0; idx < max_iters; ++idx) {
         Prediction pred;
-        bool ended = false;
+        std::string ended;
         try {
             pred = co_await call_with_potential_trajectory_truncation(sync, react_, trajectory, input_args);
-        } catch (const ContextWindowExceededError&) {
-            ended = true;  // DSPy warns "Ending the trajectory: ..."
-        } catch (const ValueError&) {
-            ended = true;  // DSPy warns "Ending the trajectory: Agent failed to select a valid tool: ..."
+        } catch (const ContextWindowExceededError& err) {
+            ended = "Ending the trajectory: " + format_error_for_lm(err);
+        } catch (const ValueError& err) {
+            ended = "Ending the trajectory: Agent failed to select a valid tool: " + format_error_for_lm(err);
         }
-        if (ended) break;
+        if (!ended.empty()) {
+            warn(ended);
+            break;
+        }
         const std::string i = std::to_string(idx);
         Json name = pred.get("next_tool_name");
         Json args = pred.get("next_tool_args");

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include <fcntl.h>
@@ -13,6 +12,7 @@
 #include "dspy/predict/predict.hpp"
 #include "dspy/primitives/module.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "dspy/utils/warnings.hpp"
 #include "utils/error_context.hpp"
 #include "utils/pyfmt.hpp"
 
@@ -102,11 +102,10 @@ void check_dependency_versions(const Json& state, const std::filesystem::path& p
         std::string mine_s = mine == ours.end() ? "(unknown)" : mine->get<std::string>();
         std::string saved_s = saved.is_string() ? saved.get<std::string>() : saved.dump();
         if (mine != ours.end() && *mine == saved) continue;
-        std::cerr << "dspy WARNING: There is a mismatch of " << key
-                  << " version between saved model and current environment. You saved with `" << key
-                  << "==" << saved_s << "`, but now you have `" << key << "==" << mine_s
-                  << "`. This might cause errors or performance downgrade on the loaded model, please consider "
-                     "loading the model in the same environment as the saving environment.\n";
+        warn("There is a mismatch of " + key + " version between saved model and current environment. You saved with `" +
+             key + "==" + saved_s + "`, but now you have `" + key + "==" + mine_s +
+             "`. This might cause errors or performance downgrade on the loaded model, please consider loading the "
+             "model in the same environment as the saving environment.");
     }
 }
 

@@ -68,6 +68,7 @@ Settings apply(Settings s, const SettingsOverrides& o) {
     if (o.usage_tracker) s.usage_tracker = *o.usage_tracker;
     if (o.caller_modules) s.caller_modules = *o.caller_modules;
     if (o.active_call_id) s.active_call_id = *o.active_call_id;
+    if (o.predict_overrides) s.predict_overrides = *o.predict_overrides;
     return s;
 }
 

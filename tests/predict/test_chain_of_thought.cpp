@@ -71,5 +71,20 @@ TEST(ChainOfThoughtAsync, SyncAndAsyncCallsBuildIdenticalRequests) {
     EXPECT_EQ(async_out.completions_of("answer"), (std::vector<Json>{"a1", "a2", "a3"}));
 }
 
+
+TEST(ChainOfThought, PerCallOptionsReachTheInnerPredictor) {
+    auto own = std::make_shared<DummyLM>(std::vector<Json>{{{"reasoning", "r"}, {"answer", "own"}}});
+    auto other = std::make_shared<DummyLM>(
+        std::vector<Json>{{{"reasoning", "r"}, {"answer", "other"}}, {{"reasoning", "r"}, {"answer", "other again"}}});
+    auto scope = context({.lm = own});
+    ChainOfThought cot(Signature("question -> answer"));
+    PredictCallOptions opts{.lm = other, .config = Json{{"max_tokens", 9}}};
+    EXPECT_EQ(cot(Json{{"question", "q"}}, opts).at("answer"), "other");
+    EXPECT_EQ(run(cot.acall(Json{{"question", "q"}}, opts)).at("answer"), "other again");
+    EXPECT_TRUE(own->history().empty());
+    EXPECT_EQ(other->history().at(0)["kwargs"]["max_tokens"], 9);
+    EXPECT_EQ(cot("question", "q").at("answer"), "own");
+}
+
 }  // namespace
 }  // namespace dspy

@@ -7,6 +7,7 @@
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/dummies.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "support/capture_warnings.hpp"
 
 namespace dspy {
 namespace {
@@ -241,6 +242,154 @@ TEST(ReAct, AcallContextWindowOverflowEndsTheLoopAndStillExtracts) {
     EXPECT_EQ(p.at("trajectory"), Json::object());
     EXPECT_EQ(p.at("answer"), "from extract");
     EXPECT_EQ(lm->calls, 2);  // one step attempt (its truncation fails at once), one extract
+}
+
+
+// ---- test_react.py twins: truncation ------------------------------------------------------------------------
+
+Tool echo_tool() {
+    return Tool([](const Json& kw) -> Json { return "Echoed: " + kw.at("text").get<std::string>(); },
+                {.name = "echo", .args = Json::parse(R"({"text": {"type": "string"}})")});
+}
+
+// DummyLM that raises ContextWindowExceededError on the listed call numbers (1-based) without using an answer.
+class OverflowingLM : public DummyLM {
+public:
+    OverflowingLM(std::vector<Json> answers, std::vector<int> overflow_on)
+        : DummyLM(std::move(answers)), overflow_on_(std::move(overflow_on)) {}
+    LMResponse forward(const Messages& m, const Json& kwargs) override {
+        int n = ++calls;
+        for (int k : overflow_on_)
+            if (k == n) throw ContextWindowExceededError("prompt too long");
+        return DummyLM::forward(m, kwargs);
+    }
+    int calls = 0;
+
+private:
+    std::vector<int> overflow_on_;
+};
+
+std::vector<Json> truncation_script() {
+    return {
+        {{"next_thought", "Thought 1"}, {"next_tool_name", "echo"}, {"next_tool_args", {{"text", "Text 1"}}}},
+        {{"next_thought", "Thought 2"}, {"next_tool_name", "echo"}, {"next_tool_args", {{"text", "Text 2"}}}},
+        {{"next_thought", "Final thought"}, {"next_tool_name", "finish"}, {"next_tool_args", Json::object()}},
+        {{"reasoning", "r"}, {"output_text", "Final output"}},
+    };
+}
+
+TEST(ReAct, TrajectoryTruncation) {  // test_trajectory_truncation
+    for (bool async : {false, true}) {
+        SCOPED_TRACE(async ? "acall" : "call");
+        auto lm = std::make_shared<OverflowingLM>(truncation_script(), std::vector<int>{3});
+        auto scope = context({.lm = lm});
+        ReAct react(Signature("input_text -> output_text"), {echo_tool()});
+        test_support::CaptureWarnings warnings;
+        Prediction result = async ? run(react.acall("input_text", "test input")) : react("input_text", "test input");
+        const Json& t = result.at("trajectory");
+        EXPECT_FALSE(t.contains("thought_0"));
+        EXPECT_TRUE(t.contains("thought_1"));
+        EXPECT_TRUE(t.contains("thought_2"));
+        EXPECT_EQ(t.at("observation_1"), "Echoed: Text 2");
+        EXPECT_EQ(result.at("output_text"), "Final output");
+        EXPECT_EQ(warnings.messages(),
+                  std::vector<std::string>{
+                      "Trajectory exceeded the context window, truncating the oldest tool call information."});
+    }
+}
+
+TEST(ReAct, TruncateTrajectoryRaisesOnSingleToolCall) {
+    ReAct react(Signature("input_text -> output_text"), {});
+    Json trajectory = {{"thought_0", "Thought 0"}, {"tool_name_0", "finish"}, {"tool_args_0", Json::object()},
+                       {"observation_0", "Completed."}};
+    try {
+        react.truncate_trajectory(trajectory);
+        FAIL() << "expected ContextWindowExceededError";
+    } catch (const ContextWindowExceededError& e) {
+        EXPECT_STREQ(e.what(),
+                     "The trajectory is too long so your prompt exceeded the context window, but the trajectory "
+                     "cannot be truncated because it only has one tool call.");
+    }
+    EXPECT_EQ(trajectory.size(), 4u);  // untouched
+}
+
+class AlwaysExceed : public Module {
+public:
+    Prediction forward(const Inputs&) override { throw ContextWindowExceededError("always"); }
+};
+
+class ExposedReAct : public ReAct {
+public:
+    using ReAct::ReAct;
+    using ReAct::call_with_potential_trajectory_truncation;
+};
+
+TEST(ReAct, TruncationExhaustedRaisesContextWindowExceededError) {
+    for (bool async : {false, true}) {
+        SCOPED_TRACE(async ? "acall" : "call");
+        ExposedReAct react(Signature("input_text -> output_text"), {echo_tool()});
+        AlwaysExceed always_exceed;
+        Json trajectory = Json::object();
+        for (int i = 0; i < 4; ++i) {
+            const std::string k = std::to_string(i);
+            trajectory["thought_" + k] = "Thought " + k;
+            trajectory["tool_name_" + k] = "echo";
+            trajectory["tool_args_" + k] = {{"text", "Text " + k}};
+            trajectory["observation_" + k] = "Echoed: Text " + k;
+        }
+        test_support::CaptureWarnings quiet;
+        const Json input_args = {{"input_text", "test input"}};
+        try {
+            run(react.call_with_potential_trajectory_truncation(!async, always_exceed, trajectory, input_args));
+            FAIL() << "expected ContextWindowExceededError";
+        } catch (const ContextWindowExceededError& e) {
+            EXPECT_NE(std::string(e.what()).find("even after 3 attempts"), std::string::npos) << e.what();
+            try {
+                std::rethrow_if_nested(e);
+                FAIL() << "the cause is not kept";
+            } catch (const ContextWindowExceededError& cause) {
+                EXPECT_STREQ(cause.what(), "always");
+            }
+        }
+        EXPECT_EQ(trajectory.size(), 4u);  // three calls dropped
+        EXPECT_EQ(quiet.messages().size(), 3u);
+    }
+}
+
+struct Profile {
+    std::string name;
+    int age = 0;
+};
+void from_json(const Json& j, Profile& p) {
+    j.at("name").get_to(p.name);
+    j.at("age").get_to(p.age);
+}
+
+Task<std::string> describe_profile(Profile profile) {
+    co_await sleep(std::chrono::milliseconds(1));
+    co_return profile.name + " is " + std::to_string(profile.age);
+}
+
+TEST(ReAct, AcallAsyncToolWithAStructArgument) {  // test_async_tool_calling_with_pydantic_args
+    auto lm = std::make_shared<DummyLM>(std::vector<Json>{
+        {{"next_thought", "describe"},
+         {"next_tool_name", "describe_profile"},
+         {"next_tool_args", {{"profile", {{"name", "Ada"}, {"age", 36}}}}}},
+        {{"next_thought", "done"}, {"next_tool_name", "finish"}, {"next_tool_args", Json::object()}},
+        {{"reasoning", "the tool said so"}, {"answer", "Ada is 36"}},
+    });
+    auto scope = context({.lm = lm});
+    Tool tool(describe_profile,
+              {.name = "describe_profile",
+               .desc = "Describe a profile.",
+               .args = Json::parse(R"({"profile": {"type": "object", "properties": {"name": {"type": "string"},
+                                       "age": {"type": "integer"}}, "required": ["name", "age"]}})")});
+    ReAct react(Signature("question -> answer"), {tool});
+    Prediction p = run(react.acall("question", "Who is Ada?"));
+    EXPECT_EQ(p.at("trajectory"), Json::parse(R"({"thought_0": "describe", "tool_name_0": "describe_profile",
+        "tool_args_0": {"profile": {"name": "Ada", "age": 36}}, "observation_0": "Ada is 36",
+        "thought_1": "done", "tool_name_1": "finish", "tool_args_1": {}, "observation_1": "Completed."})"));
+    EXPECT_EQ(p.at("answer"), "Ada is 36");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "dspy/predict/predict.hpp"
 #include "dspy/primitives/module.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "support/capture_warnings.hpp"
 
 namespace dspy {
 
@@ -209,6 +210,46 @@ TEST(ModuleState, SaveReplacesTheFileAndLeavesNoTemporaries) {
     size_t files = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++files;
     EXPECT_EQ(files, 1u);
+}
+
+}  // namespace dspy
+
+namespace dspy {
+
+TEST(ModuleState, LoadWithVersionMismatch) {  // test_load_with_version_mismatch (.json: we write no pickles)
+    TempDir dir;
+    Predict predict("question->answer");
+    predict.save(dir / "program.json");
+    Json saved = Json::parse(slurp(dir / "program.json"));
+    saved["metadata"]["dependency_versions"] = {{"python", "3.9"}, {"dspy", "2.4.0"}, {"cloudpickle", "2.0"}};
+    write(dir / "program.json", saved.dump());
+
+    Predict loaded_predict("question->answer");
+    test_support::CaptureWarnings warnings;
+    loaded_predict.load(dir / "program.json");
+    auto messages = warnings.messages();
+    ASSERT_EQ(messages.size(), 3u);
+    for (const auto& m : messages) EXPECT_NE(m.find("There is a mismatch of"), std::string::npos) << m;
+    EXPECT_EQ(messages[1],
+              "There is a mismatch of dspy version between saved model and current environment. You saved with "
+              "`dspy==2.4.0`, but now you have `dspy==3.3.1`. This might cause errors or performance downgrade on the "
+              "loaded model, please consider loading the model in the same environment as the saving environment.");
+    EXPECT_EQ(loaded_predict.signature(), predict.signature());
+}
+
+TEST(ModuleState, UnsafeLmKeysAreDroppedWithAWarning) {
+    TempDir dir;
+    Predict predict("question -> answer");
+    Json state = predict.dump_state();
+    state["lm"] = {{"model", "openai/gpt-4o-mini"}, {"api_base", "http://evil.example"}, {"base_url", "http://x"}};
+    write(dir / "p.json", state.dump());
+    test_support::CaptureWarnings warnings;
+    predict.load(dir / "p.json");
+    EXPECT_EQ(warnings.messages(),
+              std::vector<std::string>{"Ignoring unsafe LM config key(s) during state load: ['api_base', "
+                                       "'base_url']. Pass allow_unsafe_lm_state=True to preserve these keys for "
+                                       "trusted files."});
+    EXPECT_FALSE(predict.lm()->dump_state().contains("api_base"));
 }
 
 }  // namespace dspy

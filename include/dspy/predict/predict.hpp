@@ -3,14 +3,46 @@
 /// Predict: one LM call through the adapter for a signature.
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dspy/clients/base_lm.hpp"
 #include "dspy/primitives/example.hpp"
 #include "dspy/primitives/module.hpp"
+#include "dspy/settings/settings.hpp"
 #include "dspy/signatures/signature.hpp"
 
 namespace dspy {
+
+class Predict;
+
+/// What one call of a predictor may replace, DSPy's privileged keyword arguments (`signature=`, `demos=`,
+/// `config=`, `lm=`). Unset members keep the predictor's own. Name it before a `co_await` (g++-12):
+/// `PredictCallOptions opts{.lm = other}; co_await predict.acall(inputs, opts);`
+/// The Json-valued ones may also be given as reserved input keys: `predict("question", q, "config", cfg)`
+/// (`"config"` an object merged over the predictor's, `"demos"` a list of objects, `"signature"` a string
+/// signature); `"lm"` there may only name an LM object, so a string gives DSPy's error.
+/// @sa Predict._forward_preprocess
+struct PredictCallOptions {
+    std::shared_ptr<BaseLM> lm{};            ///< wins over the predictor's LM and the settings' LM
+    std::optional<Json> config{};            ///< merged over the predictor's config, key by key
+    std::optional<std::vector<Example>> demos{};  ///< replaces the predictor's demos
+    std::optional<Signature> signature{};    ///< replaces the predictor's signature
+};
+
+/// The per-predictor overrides in force in a settings scope (`Settings::predict_overrides`), newest first; for
+/// each option the newest entry for the predictor that sets it wins.
+struct PredictOverrides {
+    struct Entry {
+        const Predict* predictor = nullptr;
+        PredictCallOptions options;
+    };
+    std::vector<Entry> entries;
+    /// `entries` in front of the ones currently in force (a new scope for `context({.predict_overrides = ...})`).
+    [[nodiscard]] static std::shared_ptr<const PredictOverrides> push(std::vector<Entry> entries);
+    /// Installs `options` for the calls of `predictor` in this task until the returned scope ends.
+    [[nodiscard]] static ContextScope scope_for(const Predict& predictor, const PredictCallOptions& options);
+};
 
 /// The basic predictor: formats demos and inputs, calls the LM, parses the outputs. @sa dspy.Predict
 class Predict : public Module {
@@ -20,6 +52,14 @@ public:
 
     Prediction forward(const Inputs& inputs) override;
     Task<Prediction> aforward(Inputs inputs) override;
+
+    using Module::operator();
+    using Module::acall;
+    /// One call with some of the predictor's parts replaced (DSPy's `predict(question=q, lm=lm2, config={...})`).
+    /// @sa Predict.__call__
+    Prediction operator()(const Inputs& inputs, const PredictCallOptions& options);
+    /// The async twin. @sa Predict.acall
+    Task<Prediction> acall(Inputs inputs, PredictCallOptions options);
 
     [[nodiscard]] const Signature& signature() const { return signature_; }
     void set_signature(Signature s) { signature_ = std::move(s); }

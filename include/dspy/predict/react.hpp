@@ -61,11 +61,17 @@ public:
     /// `tools` keyed by name with DSPy's `finish` tool added for this signature's outputs.
     static std::vector<Tool> with_finish_tool(const Signature& signature, std::vector<Tool> tools);
 
+protected:
+    /// Calls `module` with the inputs and the formatted trajectory, up to 3 times; after each
+    /// ContextWindowExceededError it warns and truncates. @throws ContextWindowExceededError "... even after 3
+    /// attempts ..." with the last error nested, or truncate_trajectory's own error.
+    /// @sa ReAct._call_with_potential_trajectory_truncation
+    Task<Prediction> call_with_potential_trajectory_truncation(bool sync, Module& module, Json& trajectory,
+                                                               const Json& input_args);
+
 private:
     /// The one algorithm behind forward (`sync`: plain calls, driven by run_sync) and aforward (awaited calls).
     Task<Prediction> run_react(bool sync, const Inputs& inputs);
-    Task<Prediction> call_with_potential_trajectory_truncation(bool sync, Module& module, Json& trajectory,
-                                                               const Json& input_args);
 
     Signature signature_;
     int max_iters_;

@@ -27,6 +27,7 @@ class Predict;
 class BaseCallback;
 class Module;
 class UsageTracker;
+struct PredictOverrides;
 
 /// One `(predictor, inputs, prediction)` record of `settings.trace`. @sa the tuples Predict appends to trace
 struct TraceEntry {
@@ -76,6 +77,10 @@ struct Settings {
     /// The call id of the innermost callback-wrapped call in progress (empty: none), so that calls made inside
     /// it, on any thread or task forked from it, can name their parent. @sa dspy.utils.callback.ACTIVE_CALL_ID
     std::string active_call_id;
+    /// Per-predictor replacements of lm, config, demos or signature for the calls in this scope: Predict's
+    /// per-call options, and Refine/BestOfN's stand-in for `deepcopy()` + `set_lm()`. Null: none.
+    /// @sa the privileged keyword arguments of Predict._forward_preprocess
+    std::shared_ptr<const PredictOverrides> predict_overrides;
 
     /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
     /// @sa Settings.get
@@ -107,6 +112,7 @@ struct SettingsOverrides {
     std::optional<std::shared_ptr<UsageTracker>> usage_tracker{};
     std::optional<std::shared_ptr<const std::vector<Module*>>> caller_modules{};
     std::optional<std::string> active_call_id{};
+    std::optional<std::shared_ptr<const PredictOverrides>> predict_overrides{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.

@@ -75,6 +75,9 @@ struct Field {
     bool type_undefined = false;
     /// Human-readable constraints (`greater than: 0, ...`); empty when none.
     std::string constraints;
+    /// An input's default value, filled in by Predict when a call leaves the field out (pydantic's
+    /// `InputField(default=...)`); unset means required. Not part of saved state or prompts' field descriptions.
+    std::optional<Json> default_value{};
 
     /// An input field with DSPy's defaults (prefix `infer_prefix(name) + ":"`, desc `${name}` when `desc` is
     /// empty). @sa dspy.InputField
