@@ -139,7 +139,7 @@ COMPANIES = {
     "Oyen Instruments": ("Oyen Instruments is a maker of barometers founded by Matthias Oyen in 1931.",
                          "Its headquarters are in Ostervik, above the fish market."),
     "Hesse Clockworks": ("Hesse Clockworks is a maker of tower clocks founded by Clara Hesse in 1880.",
-                         "Its headquarters are in Pellow, opposite the astronomical clock."),
+                         "Its headquarters are in Pellow, opposite the town hall."),
 }
 
 PRODUCTS = {
