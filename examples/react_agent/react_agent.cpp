@@ -430,6 +430,17 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
+/// The mock named at build time, else the one beside this executable (an installed or copied build).
+std::string find_mock(const std::string& configured) {
+    if (access(configured.c_str(), X_OK) == 0) return configured;
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return configured;
+    std::string beside(self, static_cast<size_t>(len));
+    beside = beside.substr(0, beside.rfind('/') + 1) + "dspy-mock-lm";
+    return access(beside.c_str(), X_OK) == 0 ? beside : configured;
+}
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int run(const Options& opt) {
@@ -455,7 +466,7 @@ int run(const Options& opt) {
             lm_options.api_base = std::string(base);
         where = lm_options.api_base.value_or("the provider's API");
     } else {
-        mock = std::make_unique<MockLm>(opt.mock, opt.data + "/react_agent_rules.json", opt.latency_ms);
+        mock = std::make_unique<MockLm>(find_mock(opt.mock), opt.data + "/react_agent_rules.json", opt.latency_ms);
         lm_options.api_base = mock->api_base();
         where = *lm_options.api_base + " (dspy-mock-lm, " + std::to_string(opt.latency_ms) + " ms per call)";
     }
