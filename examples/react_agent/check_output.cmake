@@ -7,7 +7,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${EXE} exited with ${rc}\n${report}")
 endif()
 set(expect
-    "\ncorrect: ${QUESTIONS}/${QUESTIONS}; multi-hop \\(two or more tool calls\\): ${QUESTIONS}/${QUESTIONS}\n"
+    "\ncorrect: ${QUESTIONS}/${QUESTIONS}; multi-hop \\(two or more different tool calls\\): ${QUESTIONS}/${QUESTIONS}\n"
     "\nconcurrent: ${QUESTIONS} questions, [0-9]+ in flight \\(acall \\+ CapacityLimiter\\): [0-9.]+ s\n"
     "\nsequential: [^\n]*one at a time \\(acall\\): [0-9.]+ s \\([0-9]+/[0-9]+ correct\\)"
     "\nspeed-up: [0-9.]+x\n")

@@ -81,8 +81,7 @@ std::vector<dspy::Json> read_jsonl(const std::string& path) {
 
 std::string field(const dspy::Json& row, const char* key, const std::string& where) {
     auto it = row.find(key);
-    if (it == row.end() || !it->is_string())
-        throw std::runtime_error(where + ": missing string field \"" + key + "\"");
+    if (it == row.end() || !it->is_string()) throw std::runtime_error(where + ": missing string field \"" + key + "\"");
     return it->get<std::string>();
 }
 
@@ -94,7 +93,7 @@ std::string lowercase(std::string_view s) {
 
 /// Lower-cased alphanumeric words, minus a few words too common to rank by.
 std::vector<std::string> tokenize(std::string_view text) {
-    static const std::unordered_set<std::string> stop = {"a",   "an", "and", "the", "of", "in", "on", "is",
+    static const std::unordered_set<std::string> stop = {"a",   "an", "and", "the", "of", "in", "on",  "is",
                                                          "was", "by", "to",  "its", "it", "at", "for", "who"};
     std::vector<std::string> words;
     std::string w;
@@ -223,10 +222,10 @@ std::vector<dspy::Tool> make_tools(const std::shared_ptr<const Corpus>& corpus, 
                                                  "articles as 'Title: first sentence'.",
                                          .args = {"query", "k"},
                                          .arg_defaults = {{"k", 3}}});
-    tools.emplace_back(Lookup{corpus, io},
-                       dspy::ToolOptions{.name = "lookup",
-                                         .desc = "Returns the whole article with exactly this title.",
-                                         .args = {"title"}});
+    tools.emplace_back(
+        Lookup{corpus, io},
+        dspy::ToolOptions{
+            .name = "lookup", .desc = "Returns the whole article with exactly this title.", .args = {"title"}});
     return tools;
 }
 
@@ -238,8 +237,8 @@ struct Question {
 
 struct Outcome {
     std::string answer;
-    std::string path;  // the tool calls, e.g. search(...) -> lookup(...) -> finish
-    int tool_calls = 0;
+    std::string path;    // the tool calls, e.g. search(...) -> lookup(...) -> finish
+    int tool_calls = 0;  // distinct calls: asking the same thing twice is no second hop
     std::string error;
 };
 
@@ -264,6 +263,7 @@ Outcome outcome_of(const dspy::Prediction& pred) {
     dspy::Json answer = pred.get("answer");
     o.answer = answer.is_string() ? answer.get<std::string>() : answer.dump();
     const dspy::Json trajectory = pred.get("trajectory");
+    std::unordered_set<std::string> calls;
     for (int i = 0;; ++i) {
         auto name = trajectory.find("tool_name_" + std::to_string(i));
         if (name == trajectory.end()) break;
@@ -271,7 +271,7 @@ Outcome outcome_of(const dspy::Prediction& pred) {
         if (!o.path.empty()) o.path += " -> ";
         o.path += tool;
         if (tool == "finish") break;
-        ++o.tool_calls;
+        const size_t call_start = o.path.size() - tool.size();
         o.path += '(';
         auto args = trajectory.find("tool_args_" + std::to_string(i));
         if (args != trajectory.end() && args->is_object()) {
@@ -284,6 +284,7 @@ Outcome outcome_of(const dspy::Prediction& pred) {
             }
         }
         o.path += ')';
+        if (calls.insert(o.path.substr(call_start)).second) ++o.tool_calls;
     }
     return o;
 }
@@ -337,8 +338,8 @@ public:
     MockLm(const std::string& exe, const std::string& rules, int latency_ms) {
         int out[2];
         if (pipe(out) != 0) throw std::runtime_error("pipe: " + std::string(std::strerror(errno)));
-        std::vector<std::string> args = {exe,          "--port",         "0",   "--exit-after-s", "600",
-                                         "--latency-ms", std::to_string(latency_ms), "--rules", rules};
+        std::vector<std::string> args = {
+            exe, "--port", "0", "--exit-after-s", "600", "--latency-ms", std::to_string(latency_ms), "--rules", rules};
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -418,14 +419,22 @@ Options parse(int argc, char** argv) {
             if (value.empty() || *end != '\0' || v < 0 || v > 1'000'000) usage("bad " + flag + ": '" + value + "'");
             return static_cast<size_t>(v);
         };
-        if (flag == "--questions") o.questions = number();
-        else if (flag == "--concurrency") o.concurrency = std::max<size_t>(1, number());
-        else if (flag == "--latency-ms") o.latency_ms = static_cast<int>(number());
-        else if (flag == "--sequential") o.sequential = number();
-        else if (flag == "--io-ms") o.io_ms = static_cast<int>(number());
-        else if (flag == "--data") o.data = value;
-        else if (flag == "--mock") o.mock = value;
-        else usage("unknown argument '" + flag + "'");
+        if (flag == "--questions")
+            o.questions = number();
+        else if (flag == "--concurrency")
+            o.concurrency = std::max<size_t>(1, number());
+        else if (flag == "--latency-ms")
+            o.latency_ms = static_cast<int>(number());
+        else if (flag == "--sequential")
+            o.sequential = number();
+        else if (flag == "--io-ms")
+            o.io_ms = static_cast<int>(number());
+        else if (flag == "--data")
+            o.data = value;
+        else if (flag == "--mock")
+            o.mock = value;
+        else
+            usage("unknown argument '" + flag + "'");
     }
     return o;
 }
@@ -447,8 +456,8 @@ int run(const Options& opt) {
     auto corpus = std::make_shared<const Corpus>(opt.data + "/react_agent_corpus.jsonl");
     std::vector<Question> questions;
     for (const auto& row : read_jsonl(opt.data + "/react_agent_questions.jsonl")) {
-        const std::string where = opt.data + "/react_agent_questions.jsonl question " +
-                                  std::to_string(questions.size() + 1);
+        const std::string where =
+            opt.data + "/react_agent_questions.jsonl question " + std::to_string(questions.size() + 1);
         questions.push_back({field(row, "id", where), field(row, "question", where), field(row, "answer", where)});
     }
     if (opt.questions > 0 && opt.questions < questions.size()) questions.resize(opt.questions);
@@ -460,8 +469,10 @@ int run(const Options& opt) {
     dspy::LMOptions lm_options{.cache = false};
     const char* key = std::getenv("OPENAI_API_KEY");
     if (key != nullptr && *key != '\0') {
-        if (const char* m = std::getenv("DSPY_LM"); m != nullptr && *m != '\0') model = m;
-        else model = "openai/gpt-4o-mini";
+        if (const char* m = std::getenv("DSPY_LM"); m != nullptr && *m != '\0')
+            model = m;
+        else
+            model = "openai/gpt-4o-mini";
         if (const char* base = std::getenv("OPENAI_BASE_URL"); base != nullptr && *base != '\0')
             lm_options.api_base = std::string(base);
         where = lm_options.api_base.value_or("the provider's API");
@@ -494,8 +505,8 @@ int run(const Options& opt) {
                   << "\n    answer: " << o.answer << " | gold: " << q.gold << " | " << (ok ? "correct" : "WRONG")
                   << '\n';
     }
-    std::cout << "\ncorrect: " << right << '/' << n << "; multi-hop (two or more tool calls): " << multi_hop << '/'
-              << n << '\n';
+    std::cout << "\ncorrect: " << right << '/' << n << "; multi-hop (two or more different tool calls): " << multi_hop
+              << '/' << n << '\n';
 
     const size_t seq_n = std::min(opt.sequential.value_or(n), n);
     std::printf("concurrent: %zu questions, %zu in flight (acall + CapacityLimiter): %.2f s\n", n, in_flight,
@@ -512,9 +523,10 @@ int run(const Options& opt) {
                         seq_right, seq_n);
         } else {
             sequential_s = measured * static_cast<double>(n) / static_cast<double>(seq_n);
-            std::printf("sequential: first %zu questions, one at a time (acall): %.2f s (%zu/%zu correct); "
-                        "extrapolated to %zu questions: %.2f s\n",
-                        seq_n, measured, seq_right, seq_n, n, sequential_s);
+            std::printf(
+                "sequential: first %zu questions, one at a time (acall): %.2f s (%zu/%zu correct); "
+                "extrapolated to %zu questions: %.2f s\n",
+                seq_n, measured, seq_right, seq_n, n, sequential_s);
         }
         std::printf("speed-up: %.1fx\n", sequential_s / concurrent_s);
     }
