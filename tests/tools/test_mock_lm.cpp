@@ -411,6 +411,34 @@ TEST_F(MockLm, RulesFileDecidesAnswersFirstMatchWins) {
   std::filesystem::remove(path);
 }
 
+TEST_F(MockLm, RuleWithAListOfMatchesNeedsThemAll) {
+  auto path = std::filesystem::temp_directory_path() / ("mock_rules_all_" + std::to_string(getpid()) + ".json");
+  {
+    std::ofstream f(path);
+    f << R"([{"match": ["step two", "observation says Pellow"], "fields": {"answer": "Pellow"}},
+             {"match": ["step two"], "fields": {"answer": "search again"}},
+             {"match": [], "fields": {"answer": "anything"}}])";
+  }
+  auto srv = start({"--rules", path.string()});
+  auto ask = [&](const std::string& text) { return content_of(post(srv->port(), chat_body(user_only(text)))); };
+  EXPECT_EQ(ask("step two: the observation says Pellow"), "Pellow");
+  EXPECT_EQ(ask("step two: the observation says Tolland"), "search again");
+  EXPECT_EQ(ask("observation says Pellow, but no step"), "anything");
+  std::filesystem::remove(path);
+}
+
+TEST_F(MockLm, RuleMatchListOfNonStringsIsRefused) {
+  auto path = std::filesystem::temp_directory_path() / ("mock_bad_match_" + std::to_string(getpid()) + ".json");
+  {
+    std::ofstream f(path);
+    f << R"([{"match": ["ok", 3], "content": "x"}])";
+  }
+  MockServer srv({"--rules", path.string()});
+  EXPECT_EQ(srv.port(), 0);
+  EXPECT_EQ(srv.wait_exit(), 1);
+  std::filesystem::remove(path);
+}
+
 TEST_F(MockLm, BadRulesFileIsRefusedWithAClearMessage) {
   auto path = std::filesystem::temp_directory_path() / ("mock_bad_rules_" + std::to_string(getpid()) + ".json");
   {

@@ -1,5 +1,6 @@
 #include "responder.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -412,8 +413,16 @@ std::vector<Rule> load_rules(const std::string& path) {
     if (!r.is_object()) throw bad("must be an object");
     Rule rule;
     if (r.contains("match")) {
-      if (!r["match"].is_string()) throw bad("\"match\" must be a string");
-      rule.match = r["match"].get<std::string>();
+      // A list matches when every string occurs: a multi-step script (ReAct) keys a step on its question *and*
+      // on what the trajectory holds so far.
+      const auto& m = r["match"];
+      if (m.is_string()) {
+        rule.match.push_back(m.get<std::string>());
+      } else if (m.is_array() && std::all_of(m.begin(), m.end(), [](const auto& x) { return x.is_string(); })) {
+        for (const auto& x : m) rule.match.push_back(x.get<std::string>());
+      } else {
+        throw bad("\"match\" must be a string or a list of strings");
+      }
     }
     if (r.contains("content")) {
       if (!r["content"].is_string()) throw bad("\"content\" must be a string");
@@ -458,7 +467,8 @@ void analyze(std::string_view system, std::string_view last_user, bool json_hint
   }
   out.question = question_of(last_user);
   for (const auto& r : rules) {
-    if (last_user.find(r.match) != std::string_view::npos) {
+    if (std::all_of(r.match.begin(), r.match.end(),
+                    [&](const std::string& m) { return last_user.find(m) != std::string_view::npos; })) {
       out.rule = &r;
       break;
     }

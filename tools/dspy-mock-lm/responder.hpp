@@ -19,9 +19,9 @@ struct OutputField {
   std::string_view type;  // DSPy's annotation name, e.g. "str", "list[int]", "Literal['a', 'b']"
 };
 
-/// One `--rules` entry: the first rule whose `match` occurs in the last user message decides the answer.
+/// One `--rules` entry: the first rule whose `match` strings all occur in the last user message decides the answer.
 struct Rule {
-  std::string match;          // empty matches everything
+  std::vector<std::string> match;  // all must occur; none (or only empty strings) matches everything
   bool has_content = false;   // raw "content" wins over "fields"
   std::string content;
   nlohmann::json fields;      // object: field name -> value (strings used verbatim in ChatAdapter format)
