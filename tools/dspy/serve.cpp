@@ -14,6 +14,7 @@
 #include "dspy/async/sleep.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/exceptions.hpp"
+#include "utils/pyfmt.hpp"
 
 namespace dspy::cli {
 namespace {
@@ -104,7 +105,7 @@ private:
             job->body = p.data().dump(-1, ' ', false, Json::error_handler_t::replace);
         } catch (const TimeoutError&) {
             job->status = 504;
-            job->body = error_body("timeout", "the prediction took longer than " + std::to_string(opt_.timeout_s) + " s");
+            job->body = error_body("timeout", "the prediction took longer than " + pyfmt::float_repr(opt_.timeout_s) + " s");
         } catch (const ProgramError& e) {
             job->status = 400;
             job->body = error_body("invalid_request", e.what());
@@ -117,8 +118,9 @@ private:
         }
         running_.fetch_sub(1);
         auto ex = job->wake.get_executor();
-        net::post(ex, [job] {
+        net::post(ex, [this, job] {
             job->done = true;
+            --in_flight_;  // a slot is free only when the prediction really ended, answered or timed out
             job->wake.cancel();
         });
     }
@@ -276,13 +278,21 @@ private:
         ++in_flight_;
         auto job = std::make_shared<Job>(co_await net::this_coro::executor);
         job->inputs = std::move(inputs);
-        job->wake.expires_at(net::steady_timer::time_point::max());
+        // The deadline is kept here too: an LM call that does not notice its cancellation still gets a 504 on
+        // time (its result is dropped when it comes).
+        job->wake.expires_after(std::chrono::duration_cast<net::steady_timer::duration>(
+            std::chrono::duration<double>(opt_.timeout_s) + std::chrono::milliseconds(50)));
         loop->post(&Server::start_job, new std::pair<Server*, std::shared_ptr<Job>>(this, job));
         while (!job->done) {
             beast::error_code ec;
             co_await job->wake.async_wait(net::redirect_error(net::use_awaitable, ec));
+            if (!ec && !job->done) {
+                Response res = json_response(504, error_body("timeout", "the prediction took longer than " +
+                                                                            pyfmt::float_repr(opt_.timeout_s) + " s"));
+                log_failure(req, 504, res.body());
+                co_return res;
+            }
         }
-        --in_flight_;
         if (job->status != 200) log_failure(req, job->status, job->body);
         co_return json_response(job->status, std::move(job->body));
     }
