@@ -209,7 +209,7 @@ private:
     }
 
     Task<void> progress() {
-        const auto tick = std::chrono::milliseconds(tty_ ? 100 : 100);
+        const auto tick = std::chrono::milliseconds(100);  // redraw rate on a terminal; plain lines are rarer
         while (!finished_) {
             co_await dspy::sleep(tick);
             if (finished_) break;

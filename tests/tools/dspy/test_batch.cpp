@@ -200,5 +200,31 @@ TEST_F(CliBatch, MetricScoresAgainstTheLabelColumn) {
     EXPECT_NEAR(*sum2.metric_mean, 2.0 / 3.0, 1e-9);
 }
 
+TEST_F(CliBatch, ReActProgramsCallTheBuiltinCalculator) {
+    TempDir dir;
+    write_file(dir / "rules.json", R"([
+      {"match": "observation_0", "fields": {"next_tool_name": "finish", "next_tool_args": {}}},
+      {"match": "What is 6 times 7", "fields": {"next_tool_name": "calculator", "next_tool_args": {"expression": "6*7"}}}
+    ])");
+    MockServer mock(kMock, {"--rules", (dir / "rules.json").string()});
+    write_file(dir / "in.jsonl", "{\"question\": \"What is 6 times 7?\"}\n");
+    Json j = {{"module", "ReAct"},
+              {"signature", "question -> answer"},
+              {"tools", {"calculator"}},
+              {"max_iters", 3},
+              {"lm", {{"model", "openai/mock"}, {"api_base", mock.v1()}, {"cache", false}, {"num_retries", 0}}}};
+    auto p = load_program(parse_program(j), {.use_env = false});
+    auto sum = run_batch(p, options(dir));
+    EXPECT_EQ(sum.errors, 0);
+    EXPECT_EQ(sum.lm_calls, 3);  // calculator step, finish step, extraction
+    auto rows = read_jsonl(dir / "out.jsonl");
+    ASSERT_EQ(rows.size(), 1u);
+    const Json& t = rows[0].at("trajectory");
+    EXPECT_EQ(t.at("tool_name_0"), "calculator");
+    EXPECT_EQ(t.at("observation_0"), 42);
+    EXPECT_EQ(t.at("tool_name_1"), "finish");
+    EXPECT_EQ(rows[0].at("answer"), "Mock answer for: What is 6 times 7?");
+}
+
 }  // namespace
 }  // namespace dspy::cli
