@@ -46,8 +46,8 @@ std::string duration_text(double s) {
 // Appends whole lines with one write() each, so a crash leaves at most a torn last line (repaired on resume).
 class LineWriter {
 public:
-    explicit LineWriter(const std::filesystem::path& path) : path_(path) {
-        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    explicit LineWriter(const std::filesystem::path& path, bool truncate = false) : path_(path) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : O_APPEND), 0644);
         if (fd_ < 0) throw std::runtime_error(path.string() + ": cannot open for writing: " + std::strerror(errno));
     }
     ~LineWriter() {
@@ -60,11 +60,13 @@ public:
     LineWriter& operator=(const LineWriter&) = delete;
 
     void write_line(const Json& row) {
-        buf_.clear();
         buf_ = row.dump(-1, ' ', false, Json::error_handler_t::replace);
         buf_ += '\n';
-        const char* p = buf_.data();
-        size_t left = buf_.size();
+        write_raw(buf_);
+    }
+    void write_raw(std::string_view text) {
+        const char* p = text.data();
+        size_t left = text.size();
         while (left > 0) {
             ssize_t n = ::write(fd_, p, left);
             if (n < 0) {
@@ -260,7 +262,7 @@ private:
 
 }  // namespace
 
-ResumeState scan_output(const std::filesystem::path& output) {
+ResumeState scan_output(const std::filesystem::path& output, bool drop_errors) {
     ResumeState st;
     std::error_code ec;
     if (!std::filesystem::exists(output, ec)) return st;
@@ -279,6 +281,7 @@ ResumeState scan_output(const std::filesystem::path& output) {
     }
     size_t pos = 0;
     int64_t lineno = 0;
+    std::string kept;  // the lines that stay, when error lines are dropped
     while (pos < end) {
         const size_t nl = data.find('\n', pos);
         std::string_view line(data.data() + pos, nl - pos);
@@ -296,6 +299,11 @@ ResumeState scan_output(const std::filesystem::path& output) {
         if (!j.is_object() || it == j.end() || !it->is_number_integer())
             throw std::runtime_error(output.string() + ":" + std::to_string(lineno) +
                                      ": no \"_line\" field; this file was not written by dspy batch");
+        if (drop_errors && j.contains("error")) {
+            ++st.retried;
+            continue;
+        }
+        if (drop_errors) (kept += line) += '\n';
         st.done.insert(it->get<int64_t>());
         if (j.contains("error")) ++st.errors;
         if (auto s = j.find("_score"); s != j.end() && s->is_number()) {
@@ -305,6 +313,14 @@ ResumeState scan_output(const std::filesystem::path& output) {
             ++st.scored;  // an error scores 0
         }
     }
+    if (st.retried > 0) {
+        const std::filesystem::path tmp = output.string() + ".tmp";
+        {
+            LineWriter w(tmp, true);
+            w.write_raw(kept);
+        }
+        std::filesystem::rename(tmp, output);
+    }
     return st;
 }
 
@@ -313,10 +329,11 @@ BatchSummary run_batch(LoadedProgram& program, const BatchOptions& opt) {
         throw std::runtime_error("--metric must be one of " + metric_names() + ", got '" + *opt.metric + "'");
     std::ifstream in(opt.input, std::ios::binary);
     if (!in) throw std::runtime_error(opt.input.string() + ": cannot open the input file");
-    ResumeState resume = scan_output(opt.output);
+    ResumeState resume = scan_output(opt.output, opt.retry_errors);
 
     BatchSummary sum;
     sum.repaired_bytes = resume.repaired_bytes;
+    sum.retried = resume.retried;
     std::vector<Row> pending;
     std::string text;
     int64_t lineno = 0;
@@ -334,6 +351,9 @@ BatchSummary run_batch(LoadedProgram& program, const BatchOptions& opt) {
     if (opt.log && resume.repaired_bytes > 0)
         std::fprintf(opt.log, "resume: dropped a torn last line (%lld bytes) from %s; its row runs again\n",
                      static_cast<long long>(resume.repaired_bytes), opt.output.string().c_str());
+    if (opt.log && resume.retried > 0)
+        std::fprintf(opt.log, "resume: %lld rows recorded with an error run again (--retry-errors)\n",
+                     static_cast<long long>(resume.retried));
     if (opt.log && sum.resumed > 0)
         std::fprintf(opt.log, "resume: %lld of %lld rows already in %s, %zu to go\n",
                      static_cast<long long>(sum.resumed), static_cast<long long>(sum.rows),
@@ -375,7 +395,8 @@ Json BatchSummary::to_json() const {
               {"cache_hits", cache_hits},
               {"prompt_tokens", prompt_tokens},
               {"completion_tokens", completion_tokens},
-              {"scored", scored}};
+              {"scored", scored},
+              {"retried", retried}};
     j["metric"] = metric_mean ? Json(*metric_mean) : Json(nullptr);
     return j;
 }
@@ -385,6 +406,7 @@ std::string BatchSummary::text(const std::string& metric_name) const {
     const double rate = wall_s > 0 ? static_cast<double>(done) / wall_s : 0.0;
     s += "rows:    " + grouped(done) + " done in " + fixed(wall_s, 2) + " s (" + fixed(rate, 1) + " rows/s)";
     if (resumed > 0) s += ", " + grouped(resumed) + " already done by an earlier run";
+    if (retried > 0) s += " (" + grouped(retried) + " earlier errors retried)";
     s += ", " + grouped(errors) + (errors == 1 ? " error" : " errors");
     if (bad_lines > 0) s += " (" + grouped(bad_lines) + " bad input lines)";
     s += "\n";

@@ -32,6 +32,8 @@ struct BatchOptions {
     double progress_interval_s = 2.0;
     /// Set (e.g. by a SIGINT handler) to stop taking new rows; rows in flight finish and are written.
     const std::atomic<bool>* stop = nullptr;
+    /// On resume, run the rows recorded with an error again (their old lines are removed first).
+    bool retry_errors = false;
 };
 
 /// What a batch run did (this run's figures, plus what it found in the output from earlier runs).
@@ -47,6 +49,7 @@ struct BatchSummary {
     std::optional<double> metric_mean{};  // over every row in the output (errors count as 0)
     int64_t scored = 0;
     int64_t repaired_bytes = 0;  // a torn last line dropped from the output
+    int64_t retried = 0;         // rows recorded with an error by an earlier run and run again
 
     /// The figures as one JSON object (for --summary-json and tests).
     [[nodiscard]] Json to_json() const;
@@ -62,8 +65,11 @@ struct ResumeState {
     double score_sum = 0;
     int64_t scored = 0;
     int64_t repaired_bytes = 0;
+    int64_t retried = 0;  // error lines removed for another try
 };
-ResumeState scan_output(const std::filesystem::path& output);
+/// With `drop_errors`, lines holding an `error` are removed (the file is rewritten through a temporary file and
+/// a rename, so a crash leaves either the old or the new file) and their rows are not counted as done.
+ResumeState scan_output(const std::filesystem::path& output, bool drop_errors = false);
 
 /// Runs the batch on the calling thread (its own event loop). The program's LM and adapter are installed for
 /// the run; history is off (a batch would otherwise keep every prompt). @throws std::runtime_error for an

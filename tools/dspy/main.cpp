@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -26,22 +27,23 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signals{0};  // lock-free, so usable in a signal handler
 
+// What the first interrupt says (set before the handlers are installed, read-only afterwards).
+const char* g_stop_message = "";
+
 void on_stop_signal(int) {
     if (g_signals.fetch_add(1) > 0) {
-        static const char msg[] = "\ndspy: second interrupt, exiting now (finished rows are kept)\n";
+        static const char msg[] = "\ndspy: second interrupt, exiting now\n";
         (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
         ::_exit(130);
     }
-    static const char msg[] = "\ndspy: stopping: finishing the rows in flight (Ctrl-C again to quit now)\n";
-    (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)!::write(STDERR_FILENO, g_stop_message, std::strlen(g_stop_message));
     g_stop.store(true);
 }
 
-void on_stop_signal_quiet(int) { g_stop.store(true); }
-
-void install_stop_handlers(bool quiet) {
+void install_stop_handlers(const char* message) {
+    g_stop_message = message;
     struct sigaction sa {};
-    sa.sa_handler = quiet ? on_stop_signal_quiet : on_stop_signal;
+    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
     batch->add_option("--progress-interval", bo.progress_interval_s, "seconds between progress lines")
         ->check(CLI::PositiveNumber);
     batch->add_option("--summary-json", summary_json, "also write the summary as JSON to this file");
+    batch->add_flag("--retry-errors", bo.retry_errors, "on resume, run the rows recorded with an error again");
 
     Common serve_c;
     dspy::cli::ServeOptions so;
@@ -182,7 +185,8 @@ int main(int argc, char** argv) {
             if (progress == "bar") bo.tty = true;
             if (progress == "lines") bo.tty = false;
             bo.stop = &g_stop;
-            install_stop_handlers(false);
+            install_stop_handlers(
+                "\ndspy: stopping: finishing the rows in flight (Ctrl-C again to quit now; finished rows are kept)\n");
             auto sum = dspy::cli::run_batch(p, bo);
             std::cout << sum.text(metric) << "output:  " << out_path << "\n";
             if (!summary_json.empty()) std::ofstream(summary_json) << sum.to_json().dump(2) << "\n";
@@ -198,7 +202,7 @@ int main(int argc, char** argv) {
                 std::printf("listening on %s:%d\n", host.c_str(), port);
                 std::fflush(stdout);
             };
-            install_stop_handlers(true);
+            install_stop_handlers("dspy: stopping: answering the requests in flight (again to quit now)\n");
             dspy::cli::serve(p, so);
             return 0;
         }

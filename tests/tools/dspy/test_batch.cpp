@@ -147,6 +147,30 @@ TEST_F(CliBatch, ResumeSkipsDoneRowsAndRepairsATornLastLine) {
     EXPECT_EQ(read_jsonl(dir / "out.jsonl").size(), 10u);
 }
 
+TEST_F(CliBatch, RetryErrorsRunsFailedRowsAgainWithoutDuplicates) {
+    MockServer mock(kMock);
+    TempDir dir;
+    write_file(dir / "in.jsonl", dspy::test::question_rows(3));
+    write_file(dir / "out.jsonl",
+               "{\"_line\": 1, \"question\": \"Question number 1?\", \"error\": \"LM down\"}\n"
+               "{\"_line\": 2, \"question\": \"Question number 2?\", \"answer\": \"earlier\"}\n");
+    auto p = program_for(mock);
+    auto o = options(dir);
+    auto plain = run_batch(p, o);  // without the flag, the recorded error stays
+    EXPECT_EQ(plain.done, 1);
+    EXPECT_EQ(read_jsonl(dir / "out.jsonl").size(), 3u);
+    o.retry_errors = true;
+    auto sum = run_batch(p, o);
+    EXPECT_EQ(sum.retried, 1);
+    EXPECT_EQ(sum.done, 1);
+    std::map<int64_t, Json> by_line;
+    for (auto& r : read_jsonl(dir / "out.jsonl")) by_line[r.at("_line").get<int64_t>()] = r;
+    EXPECT_EQ(read_jsonl(dir / "out.jsonl").size(), 3u);
+    EXPECT_EQ(by_line[1].at("answer"), "Mock answer for: Question number 1?");
+    EXPECT_EQ(by_line[2].at("answer"), "earlier");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "out.jsonl.tmp"));
+}
+
 TEST_F(CliBatch, RefusesToResumeIntoAFileItDidNotWrite) {
     TempDir dir;
     write_file(dir / "in.jsonl", dspy::test::question_rows(2));
