@@ -36,6 +36,7 @@ if [ -z "$real" ]; then
   read -r -t 20 line <&"${MOCK[0]}" || { echo "demo: dspy-mock-lm did not start" >&2; exit 1; }
   port="${line##*:}"
   args=(--lm openai/mock --api-base "http://127.0.0.1:$port/v1")
+  unset OPENAI_API_KEY   # the local mock needs no key; never send a real one to it
   echo "== model: dspy-mock-lm on 127.0.0.1:$port, ${latency} ms per call (set DSPY_LM and a provider key for a real model)"
 else
   echo "== model: $real"

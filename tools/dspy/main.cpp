@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
     srv->add_option("--max-in-flight", so.max_in_flight, "predictions at once; more get 429")->check(CLI::Range(1, 1000000));
     srv->add_option("--max-body-bytes", so.max_body_bytes, "larger request bodies get 413");
     srv->add_option("--timeout-s", so.timeout_s, "per-prediction time limit (504 after)")->check(CLI::PositiveNumber);
+    srv->add_option("--read-timeout-s", so.read_timeout_s, "close connections idle or sending a request this long")
+        ->check(CLI::PositiveNumber);
 
     try {
         app.parse(argc, argv);

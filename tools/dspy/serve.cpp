@@ -145,13 +145,19 @@ private:
         }
     }
 
-    net::awaitable<void> session(tcp::socket sock) {
+    net::awaitable<void> session(tcp::socket socket) {
+        beast::tcp_stream sock(std::move(socket));
         beast::flat_buffer buffer;
+        const auto read_limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(opt_.read_timeout_s));
         for (;;) {
             http::request_parser<http::string_body> parser;
             parser.body_limit(opt_.max_body_bytes);
             beast::error_code ec;
+            // A client that is idle or sends its request too slowly loses the connection (no slowloris).
+            sock.expires_after(read_limit);
             co_await http::async_read(sock, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+            sock.expires_never();
             if (ec == http::error::body_limit) {
                 Response res = json_response(413, error_body("too_large", "the request body is larger than " +
                                                                                std::to_string(opt_.max_body_bytes) +
@@ -161,7 +167,7 @@ private:
             }
             if (ec) {
                 if (ec != http::error::end_of_stream && ec != net::error::eof && ec != net::error::connection_reset &&
-                    ec != net::error::operation_aborted) {
+                    ec != net::error::operation_aborted && ec != beast::error::timeout) {
                     Response res = json_response(400, error_body("bad_request", "malformed HTTP request: " + ec.message()));
                     co_await send(sock, res, false);
                 }
@@ -173,14 +179,16 @@ private:
             if (!co_await send(sock, res, keep)) break;
         }
         beast::error_code ec;
-        sock.shutdown(tcp::socket::shutdown_send, ec);
+        sock.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
 
-    net::awaitable<bool> send(tcp::socket& sock, Response& res, bool keep) {
+    net::awaitable<bool> send(beast::tcp_stream& sock, Response& res, bool keep) {
         res.keep_alive(keep);
         res.prepare_payload();
         beast::error_code ec;
+        sock.expires_after(std::chrono::seconds(30));  // a client that stops reading does not hold us forever
         co_await http::async_write(sock, res, net::redirect_error(net::use_awaitable, ec));
+        sock.expires_never();
         co_return !ec && keep;
     }
 

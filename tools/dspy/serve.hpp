@@ -22,6 +22,7 @@ struct ServeOptions {
     int max_in_flight = 64;              // predictions running at once; more get 429 + Retry-After
     size_t max_body_bytes = 1 << 20;     // larger bodies get 413
     double timeout_s = 60;               // a prediction running longer is cancelled: 504
+    double read_timeout_s = 30;          // a connection idle (or sending its request) longer is closed
     std::FILE* log = stderr;             // one line per failed request; null: quiet
     /// Called once the server accepts connections, with the bound host and port.
     std::function<void(const std::string& host, int port)> on_listening{};

@@ -1,6 +1,11 @@
 // dspy serve as a real child process, driven over HTTP from this (second) process: the routes, bearer token,
 // body limit, bad JSON, 429 + Retry-After under overload, concurrent load, timeouts and a clean stop.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -156,6 +161,27 @@ TEST_F(CliServe, ConcurrentLoadFromAnotherProcessAllAnswered) {
     for (auto& t : clients) t.join();
     EXPECT_EQ(good.load(), threads * per_thread);
     EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(CliServe, ASlowClientIsCutOffAndOthersAreStillServed) {
+    MockServer mock(kMock);
+    Server srv(dir_, mock, {"--read-timeout-s", "0.3"});
+    // Half a request, then silence: the server closes the connection instead of waiting forever.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(srv.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string partial = "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"q";
+    ASSERT_EQ(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL), static_cast<ssize_t>(partial.size()));
+    auto ok = http_request(srv.port(), "POST", "/v1/predict", R"({"question": "meanwhile"})");
+    EXPECT_EQ(ok.status, 200);
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1);  // closed long before 10 s
+    char buf[64];
+    EXPECT_LE(::recv(fd, buf, sizeof buf, 0), 0);  // EOF (or a reset), no answer
+    ::close(fd);
 }
 
 TEST_F(CliServe, SlowPredictionsTimeOutWith504) {
