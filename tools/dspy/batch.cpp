@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "dspy/async/event_loop.hpp"
 #include "dspy/async/run.hpp"
 #include "dspy/async/sleep.hpp"
 #include "dspy/async/when_all.hpp"
@@ -120,8 +121,19 @@ private:
         finished_ = true;
     }
 
+    // Goes back to the event loop before the next row. When rows complete synchronously (every answer from the
+    // cache) the worker would otherwise run row after row inside one chain of resumptions, and a build whose
+    // coroutine transfers are not tail calls (g++-12 at -O1 with ASan) grows the stack until it overflows.
+    struct YieldToLoop {
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) const { EventLoop::current()->post(h); }
+        void await_resume() const noexcept {}
+    };
+
     Task<void> worker() {
         while (!stopping() && next_ < rows_.size()) {
+            co_await YieldToLoop{};
+            if (stopping() || next_ >= rows_.size()) break;
             const size_t idx = next_++;
             auto task = process(rows_[idx]);
             co_await std::move(task);
