@@ -67,6 +67,7 @@ Settings apply(Settings s, const SettingsOverrides& o) {
     if (o.callbacks) s.callbacks = *o.callbacks;
     if (o.usage_tracker) s.usage_tracker = *o.usage_tracker;
     if (o.caller_modules) s.caller_modules = *o.caller_modules;
+    if (o.send_stream) s.send_stream = *o.send_stream;
     return s;
 }
 

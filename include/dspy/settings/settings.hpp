@@ -26,6 +26,7 @@ class Predict;
 class BaseCallback;
 class Module;
 class UsageTracker;
+class StreamSink;
 
 /// One `(predictor, inputs, prediction)` record of `settings.trace`. @sa the tuples Predict appends to trace
 struct TraceEntry {
@@ -72,6 +73,9 @@ struct Settings {
     /// The modules whose call is in progress, outermost first (their history gets each LM call).
     /// @sa settings.caller_modules
     std::shared_ptr<const std::vector<Module*>> caller_modules;
+    /// Where a streaming call sends its chunks and status messages (set by streamify; null: no streaming).
+    /// @sa settings.send_stream
+    std::shared_ptr<StreamSink> send_stream;
 
     /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
     /// @sa Settings.get
@@ -102,6 +106,7 @@ struct SettingsOverrides {
     std::optional<std::vector<std::shared_ptr<BaseCallback>>> callbacks{};
     std::optional<std::shared_ptr<UsageTracker>> usage_tracker{};
     std::optional<std::shared_ptr<const std::vector<Module*>>> caller_modules{};
+    std::optional<std::shared_ptr<StreamSink>> send_stream{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.
