@@ -55,100 +55,49 @@ bool has_chat_end_marker(std::string_view s) {
     return false;
 }
 
-// Partial JSON (jiter's partial_mode="trailing-strings"): the number of top-level object keys whose value has
-// begun, or nullopt when the text is not the start of a JSON object. Enough to see a second key appear.
-std::optional<size_t> partial_object_keys(std::string_view s) {
-    size_t i = 0;
+// Where the first value of `s` (a JSON object text, the value starting at `from`) ends, when the value is
+// complete and followed by the object's next `,` or its `}`; nullopt while it is still open. Strings may hold
+// escaped quotes; objects and arrays may nest.
+std::optional<size_t> json_value_end(std::string_view s, size_t from) {
+    size_t i = from;
     auto ws = [&] {
         while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
     };
     ws();
-    if (i >= s.size() || s[i] != '{') return std::nullopt;
-    ++i;
-    size_t keys = 0;
-    // Skips a string starting at s[i] == '"'; false when it runs to the end.
-    auto skip_string = [&]() -> bool {
-        ++i;
-        while (i < s.size()) {
-            if (s[i] == '\\') {
+    int depth = 0;
+    bool in_string = false;
+    while (i < s.size()) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\') {
                 i += 2;
                 continue;
             }
-            if (s[i] == '"') {
-                ++i;
-                return true;
-            }
+            if (c == '"') in_string = false;
             ++i;
+            if (!in_string && depth == 0) break;  // a top-level string value is complete
+            continue;
         }
-        return false;
-    };
-    for (;;) {
-        ws();
-        if (i >= s.size()) return keys;
-        if (s[i] == '}') return keys;
-        if (s[i] != '"') return std::nullopt;
-        if (!skip_string()) return keys;  // an unfinished key is dropped
-        ws();
-        if (i >= s.size()) return keys;
-        if (s[i] != ':') return std::nullopt;
-        ++i;
-        ws();
-        if (i >= s.size()) return keys;  // no value yet
-        ++keys;
-        // Skip the value (string, or a nested/scalar value up to the next top-level ',' or '}').
-        int depth = 0;
-        for (;;) {
-            if (i >= s.size()) return keys;
-            char c = s[i];
-            if (c == '"') {
-                if (!skip_string()) return keys;
-                continue;
-            }
-            if (c == '{' || c == '[') ++depth;
-            if (c == '}' || c == ']') {
-                if (depth == 0) return keys;
-                --depth;
-            }
-            if (c == ',' && depth == 0) {
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) return i;  // a scalar ended by the object's close
+            if (--depth == 0) {
                 ++i;
                 break;
             }
-            ++i;
+        } else if (c == ',' && depth == 0) {
+            return i;  // a scalar ended by the next key
         }
-    }
-}
-
-// The next top-level key after the first in a partial object (the `next_field_name` DSPy looks up).
-std::string second_key(std::string_view s, std::string_view first) {
-    // Keys are found by the same scan: collect the top-level key strings.
-    std::vector<std::string> keys;
-    size_t i = s.find('{');
-    if (i == std::string_view::npos) return {};
-    ++i;
-    int depth = 0;
-    bool expect_key = true;
-    while (i < s.size()) {
-        char c = s[i];
-        if (c == '"') {
-            size_t start = ++i;
-            while (i < s.size() && s[i] != '"') i += (s[i] == '\\') ? 2 : 1;
-            if (depth == 0 && expect_key) {
-                Json k = Json::parse("\"" + std::string(s.substr(start, std::min(i, s.size()) - start)) + "\"",
-                                     nullptr, false);
-                keys.push_back(k.is_string() ? k.get<std::string>() : std::string(s.substr(start, i - start)));
-                expect_key = false;
-            }
-            ++i;
-            continue;
-        }
-        if (c == '{' || c == '[') ++depth;
-        if (c == '}' || c == ']') --depth;
-        if (c == ',' && depth == 0) expect_key = true;
         ++i;
     }
-    for (auto& k : keys)
-        if (k != first) return k;
-    return {};
+    if (i > s.size() || in_string || depth > 0) return std::nullopt;
+    const size_t end = i;
+    ws();
+    if (i < s.size() && (s[i] == ',' || s[i] == '}')) return end;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -191,6 +140,8 @@ void StreamListener::reset() {
     field_end_queue_.clear();
     json_accumulated_.clear();
     stream_start_ = false;
+    value_started_ = false;
+    json_emitted_ = 0;
 }
 
 std::string StreamListener::end_queue_concat() const {
@@ -251,12 +202,27 @@ std::optional<StreamResponse> StreamListener::receive(std::string_view chunk_in,
         }
     }
 
+    // Beyond DSPy: whitespace between the start marker and the value is never part of it (DSPy only strips what
+    // arrives in the marker's own chunks, so a tokenizer that sends "\n" on its own leaks it).
+    if (stream_start_ && !value_started_) {
+        chunk_message = std::string(lstrip(chunk_message));
+        if (chunk_message.empty()) return std::nullopt;
+        value_started_ = true;
+    }
+
     if (stream_start_ && !chunk_message.empty()) {
         field_end_queue_.push_back(chunk_message);
         std::optional<std::string> token;
         const std::string concat = end_queue_concat();
         if (!could_form_end_identifier(strip(concat), adapter)) {
             token = flush(adapter);
+            // Beyond DSPy: trailing whitespace waits for what follows it, so the "\n\n" before the next marker
+            // is dropped with it even when it arrives as separate tokens.
+            const size_t keep = token->find_last_not_of(" \t\n\r\f\v") + 1;
+            if (keep < token->size()) {
+                field_end_queue_.push_back(token->substr(keep));
+                token->resize(keep);
+            }
         } else if (field_end_queue_.size() > 10) {
             token = std::move(field_end_queue_.front());
             field_end_queue_.pop_front();
@@ -269,29 +235,22 @@ std::optional<StreamResponse> StreamListener::receive(std::string_view chunk_in,
 
 std::optional<StreamResponse> StreamListener::handle_json(std::optional<std::string> token,
                                                           std::string_view chunk_message) {
+    // DSPy re-parses the accumulated text with jiter (a complete object, or a second key) to see the field end.
+    // Here one scan finds where the field's value ends; the last chunk runs from what was already emitted to there,
+    // so neither the closing brace nor the next key (`, "next":`, which DSPy lets through) leaks.
     json_accumulated_ += chunk_message;
-    const std::string trimmed = rstrip(json_accumulated_);
-    if (ends_with(trimmed, "}") && Json::accept(json_accumulated_)) {
+    const size_t value_start = 1 + start_id_json_.size();
+    if (auto end = json_value_end(json_accumulated_, value_start)) {
         stream_end_ = true;
-        std::string last = flush(StreamAdapterKind::JSON);
-        size_t brace = last.rfind('}');
-        std::string tail = brace == std::string::npos ? last.substr(0, last.size() ? last.size() - 1 : 0)
-                                                      : last.substr(0, brace);
-        std::string out = token ? *token + tail : tail;
+        field_end_queue_.clear();
+        const size_t from = value_start + json_emitted_;
+        std::string out = *end > from ? json_accumulated_.substr(from, *end - from) : std::string();
         return StreamResponse{predict_name_, signature_field_name_, std::move(out), true};
     }
-    if (auto keys = partial_object_keys(json_accumulated_); keys && *keys > 1) {
-        stream_end_ = true;
-        std::string last = flush(StreamAdapterKind::JSON);
-        std::string next = second_key(json_accumulated_, signature_field_name_);
-        size_t at = next.empty() ? std::string::npos : last.find(next);
-        // Python's str.find gives -1 when absent, and last[:-1] drops the last character.
-        std::string head = at == std::string::npos ? last.substr(0, last.empty() ? 0 : last.size() - 1)
-                                                   : last.substr(0, at);
-        token = token ? *token + head : head;
+    if (token && !token->empty()) {
+        json_emitted_ += token->size();
+        return StreamResponse{predict_name_, signature_field_name_, std::move(*token), false};
     }
-    if ((token && !token->empty()) || stream_end_)
-        return StreamResponse{predict_name_, signature_field_name_, token.value_or(""), stream_end_};
     return std::nullopt;
 }
 
@@ -325,7 +284,7 @@ std::optional<StreamResponse> StreamListener::finalize() {
         adapter = current_adapter_kind();
     } catch (const ValueError&) {
     }
-    std::string token = flush(adapter);
+    std::string token = rstrip(flush(adapter));
     if (token.empty()) return std::nullopt;
     return StreamResponse{predict_name_, signature_field_name_, std::move(token), true};
 }

@@ -78,7 +78,9 @@ private:
     bool stream_start_ = false;
     bool stream_end_ = false;
     bool cache_hit_ = false;
+    bool value_started_ = false;
     std::string json_accumulated_;
+    std::size_t json_emitted_ = 0;  // bytes of the value already emitted
 };
 
 /// Binds every listener without a predictor to the one predictor of `program` that has its field, and groups the
