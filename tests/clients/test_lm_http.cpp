@@ -28,15 +28,78 @@
 #include "dspy/predict/predict.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/utils/exceptions.hpp"
-#include "support/mock_lm_process.hpp"
 
 extern char** environ;
 
 namespace dspy {
 namespace {
 
-constexpr const char* kMockPath = test_support::kMockLMPath;
-using MockLM = test_support::MockLMProcess;
+#ifdef DSPY_MOCK_LM_PATH
+constexpr const char* kMockPath = DSPY_MOCK_LM_PATH;
+#else
+constexpr const char* kMockPath = nullptr;
+#endif
+
+// dspy-mock-lm on an ephemeral port; stopped (SIGTERM) in the destructor, and it exits by itself after 120 s.
+class MockLM {
+public:
+    explicit MockLM(std::vector<std::string> args) {
+        int fds[2];
+        if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+        std::vector<std::string> argv_s = {kMockPath, "--port", "0", "--exit-after-s", "120"};
+        argv_s.insert(argv_s.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        int rc = posix_spawn(&pid_, kMockPath, &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(fds[1]);
+        if (rc != 0) {
+            close(fds[0]);
+            throw std::runtime_error(std::string("cannot start dspy-mock-lm: ") + std::strerror(rc));
+        }
+        std::string line;
+        pollfd p{fds[0], POLLIN, 0};
+        while (line.find('\n') == std::string::npos && poll(&p, 1, 20000) > 0) {
+            char buf[256];
+            ssize_t n = read(fds[0], buf, sizeof buf);
+            if (n <= 0) break;
+            line.append(buf, static_cast<size_t>(n));
+        }
+        close(fds[0]);
+        auto colon = line.rfind(':');
+        if (line.rfind("listening on", 0) != 0 || colon == std::string::npos)
+            throw std::runtime_error("dspy-mock-lm did not start: '" + line + "'");
+        port_ = std::stoi(line.substr(colon + 1));
+    }
+    ~MockLM() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            int st = 0;
+            waitpid(pid_, &st, 0);
+        }
+    }
+    MockLM(const MockLM&) = delete;
+    MockLM& operator=(const MockLM&) = delete;
+
+    [[nodiscard]] std::string base(const char* scheme = "http") const {
+        return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_);
+    }
+    [[nodiscard]] std::string v1() const { return base() + "/v1"; }
+    [[nodiscard]] Json stats() const {
+        auto resp = detail::lm_http_client().request({"GET", base() + "/stats", {}, {}});
+        return Json::parse(resp.body);
+    }
+    [[nodiscard]] int lm_requests() const { return stats().at("lm_requests").get<int>(); }
+
+private:
+    pid_t pid_ = -1;
+    int port_ = 0;
+};
 
 class LMHttp : public ::testing::Test {
 protected:
