@@ -13,6 +13,7 @@
 
 #include "clients/http/errors.hpp"
 #include "clients/http/retry.hpp"
+#include "clients/lm_stream.hpp"
 #include "clients/providers.hpp"
 #include "dspy/async/errors.hpp"
 #include "dspy/async/event_loop.hpp"
@@ -269,6 +270,9 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
         const std::string context = "model '" + model_ + "'";
         std::int64_t n = 1;
         if (const Json* nv = find(req, "n"); nv && nv->is_number_integer()) n = nv->get<std::int64_t>();
+        if (auto target = detail::stream_target(); target.sink && n <= 1)  // streamify: lm_stream.cpp
+            co_return co_await detail::send_streaming(std::move(target), ep, req, opts, num_retries_,
+                                                      std::chrono::milliseconds(detail::g_retry_base_ms.load()), context);
         if (ep.wire != providers::Wire::AnthropicMessages || n <= 1)
             co_return co_await send(sync, ep, wire, opts, num_retries_, context);
         std::vector<Json> parts;

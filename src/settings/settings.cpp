@@ -69,6 +69,7 @@ Settings apply(Settings s, const SettingsOverrides& o) {
     if (o.caller_modules) s.caller_modules = *o.caller_modules;
     if (o.active_call_id) s.active_call_id = *o.active_call_id;
     if (o.predict_overrides) s.predict_overrides = *o.predict_overrides;
+    if (o.send_stream) s.send_stream = *o.send_stream;
     return s;
 }
 

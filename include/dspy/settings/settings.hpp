@@ -28,6 +28,7 @@ class BaseCallback;
 class Module;
 class UsageTracker;
 struct PredictOverrides;
+class StreamSink;
 
 /// One `(predictor, inputs, prediction)` record of `settings.trace`. @sa the tuples Predict appends to trace
 struct TraceEntry {
@@ -81,6 +82,9 @@ struct Settings {
     /// per-call options, and Refine/BestOfN's stand-in for `deepcopy()` + `set_lm()`. Null: none.
     /// @sa the privileged keyword arguments of Predict._forward_preprocess
     std::shared_ptr<const PredictOverrides> predict_overrides;
+    /// Where a streaming call sends its chunks and status messages (set by streamify; null: no streaming).
+    /// @sa settings.send_stream
+    std::shared_ptr<StreamSink> send_stream;
 
     /// A setting by DSPy's key name: the scalar keys above, then `extra`; `default_value` when absent.
     /// @sa Settings.get
@@ -113,6 +117,7 @@ struct SettingsOverrides {
     std::optional<std::shared_ptr<const std::vector<Module*>>> caller_modules{};
     std::optional<std::string> active_call_id{};
     std::optional<std::shared_ptr<const PredictOverrides>> predict_overrides{};
+    std::optional<std::shared_ptr<StreamSink>> send_stream{};
 };
 
 /// The settings visible here: the innermost `context()` of this logical task, else the global ones.
