@@ -22,17 +22,17 @@
 #include "dspy/settings/settings.hpp"
 #include "dspy/streaming/streamify.hpp"
 #include "dspy/utils/dummies.hpp"
-#include "support/mock_lm_process.hpp"
+#include "support/mock_lm_server.hpp"
 
 namespace dspy {
 namespace {
 
-using test_support::MockLMProcess;
+using test::MockLmServer;
 
 class Streamify : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!test_support::kMockLMPath) GTEST_SKIP() << "dspy-mock-lm is not built";
+        if (!test::mock_lm_path()) GTEST_SKIP() << "dspy-mock-lm is not built";
         configure_cache({.enable_disk_cache = false});
         detail::set_lm_retry_base(std::chrono::milliseconds(5));
     }
@@ -85,8 +85,8 @@ const std::string kUnicode = "Grüße aus Köln, 世界 [x] ✓";
 TEST_F(Streamify, ChatAdapterFieldChunksOverLoopbackSSEForEveryDeltaSize) {
     const std::string path = rules(Json::array({{{"match", ""}, {"fields", {{"answer", kUnicode}}}}}));
     for (int size : {3, 4, 5, 7, 11}) {
-        MockLMProcess mock({"--rules", path, "--chunk-chars", std::to_string(size)});
-        auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+        MockLmServer mock({"--rules", path, "--chunk-chars", std::to_string(size)});
+        auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
         auto scope = context({.lm = lm});
         Predict predict("question -> answer");
         Streamer streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -107,8 +107,8 @@ TEST_F(Streamify, ChatAdapterFieldChunksOverLoopbackSSEForEveryDeltaSize) {
 
 TEST_F(Streamify, JSONAdapterChunksIncludeTheQuotes) {
     const std::string path = rules(Json::array({{{"match", ""}, {"fields", {{"answer", kUnicode}}}}}));
-    MockLMProcess mock({"--rules", path, "--chunk-chars", "3"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--rules", path, "--chunk-chars", "3"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm, .adapter = std::make_shared<JSONAdapter>()});
     Predict predict("question -> answer");
     Streamer streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -122,8 +122,8 @@ TEST_F(Streamify, JSONAdapterChunksIncludeTheQuotes) {
 }
 
 TEST_F(Streamify, ChainOfThoughtReasoningAndAnswerAreStreamedSeparately) {
-    MockLMProcess mock({"--chunk-chars", "4"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "4"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     ChainOfThought cot("question -> answer");
     Streamer streamer =
@@ -136,8 +136,8 @@ TEST_F(Streamify, ChainOfThoughtReasoningAndAnswerAreStreamedSeparately) {
 }
 
 TEST_F(Streamify, CacheHitYieldsOnlyThePrediction) {
-    MockLMProcess mock({"--chunk-chars", "4"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "4"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     Streamer streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -150,8 +150,8 @@ TEST_F(Streamify, CacheHitYieldsOnlyThePrediction) {
 }
 
 TEST_F(Streamify, WithoutListenersRawDeltasComeThroughThenThePrediction) {
-    MockLMProcess mock({"--chunk-chars", "8"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "8"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm, .track_usage = true});
     Predict predict("question -> answer");
     auto values = run(collect(streamify(predict)("question", "raw?")));
@@ -171,8 +171,8 @@ TEST_F(Streamify, WithoutListenersRawDeltasComeThroughThenThePrediction) {
 }
 
 TEST_F(Streamify, ConcurrentStreamsSeeOnlyTheirOwnChunks) {
-    MockLMProcess mock({"--chunk-chars", "3", "--chunk-delay-ms", "1"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "3", "--chunk-delay-ms", "1"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     Streamer streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -185,8 +185,8 @@ TEST_F(Streamify, StoppingTheConsumerClosesTheUpstreamConnection) {
     // 2,000 characters in 4-character deltas 50 ms apart: 25 s if the stream were read to the end.
     const std::string long_answer(2000, 'z');
     const std::string path = rules(Json::array({{{"match", ""}, {"fields", {{"answer", long_answer}}}}}));
-    MockLMProcess mock({"--rules", path, "--chunk-chars", "4", "--chunk-delay-ms", "50"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--rules", path, "--chunk-chars", "4", "--chunk-delay-ms", "50"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     Streamer streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -212,8 +212,8 @@ TEST_F(Streamify, StoppingTheConsumerClosesTheUpstreamConnection) {
 }
 
 TEST_F(Streamify, RetriesBeforeTheFirstByte) {
-    MockLMProcess mock({"--chunk-chars", "4", "--fail-first", "2", "--fail-status", "429", "--retry-after", "0"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "4", "--fail-first", "2", "--fail-status", "429", "--retry-after", "0"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     auto values = run(collect(streamify(predict, {.stream_listeners = {StreamListener("answer")}})("question", "r")));
@@ -222,8 +222,8 @@ TEST_F(Streamify, RetriesBeforeTheFirstByte) {
 }
 
 TEST_F(Streamify, NonRetryableErrorEndsTheStreamWithTheError) {
-    MockLMProcess mock({"--chunk-chars", "4", "--fail-first", "5", "--fail-status", "400"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "4", "--fail-first", "5", "--fail-status", "400"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     auto streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -231,9 +231,9 @@ TEST_F(Streamify, NonRetryableErrorEndsTheStreamWithTheError) {
 }
 
 TEST_F(Streamify, AnthropicEventsAreStreamedToo) {
-    MockLMProcess mock({"--chunk-chars", "5"});
+    MockLmServer mock({"--chunk-chars", "5"});
     auto lm = std::make_shared<LM>("anthropic/claude-mock", LMOptions{.max_tokens = 500, .cache = false,
-                                                                      .api_key = "ak", .api_base = mock.base()});
+                                                                      .api_key = "ak", .api_base = mock.base_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     auto values = run(collect(streamify(predict, {.stream_listeners = {StreamListener("answer")}})("question", "A")));
@@ -242,8 +242,8 @@ TEST_F(Streamify, AnthropicEventsAreStreamedToo) {
 }
 
 TEST_F(Streamify, SyncIterationDrivesTheSameStream) {
-    MockLMProcess mock({"--chunk-chars", "4"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "4"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> answer");
     Streamer streamer = streamify(predict, {.stream_listeners = {StreamListener("answer")}});
@@ -259,8 +259,8 @@ TEST_F(Streamify, SyncIterationDrivesTheSameStream) {
 }
 
 TEST_F(Streamify, StreamingResponseGivesSSEStrings) {
-    MockLMProcess mock({"--chunk-chars", "4"});
-    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1()});
+    MockLmServer mock({"--chunk-chars", "4"});
+    auto lm = std::make_shared<LM>("openai/mock", LMOptions{.cache = false, .api_base = mock.v1_url()});
     auto scope = context({.lm = lm});
     Predict predict("question -> output_text");
     Streamer streamer = streamify(predict);

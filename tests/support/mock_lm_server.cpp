@@ -9,9 +9,17 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "clients/http/transport.hpp"
+#include "clients/lm_http.hpp"
+
 extern char** environ;
 
 namespace dspy::test {
+
+Json MockLmServer::stats() const {
+    auto resp = detail::lm_http_client().request({"GET", base_url() + "/stats", {}, {}});
+    return Json::parse(resp.body);
+}
 
 const char* mock_lm_path() {
 #ifdef DSPY_MOCK_LM_PATH

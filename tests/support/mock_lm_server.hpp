@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dspy/json.hpp"
+
 namespace dspy::test {
 
 /// Path of the dspy-mock-lm binary of this build, or nullptr when it is not part of the build (skip then).
@@ -28,6 +30,8 @@ public:
     [[nodiscard]] std::string base_url(const char* scheme = "http") const;
     /// `http://127.0.0.1:PORT/v1`, what an LM takes as api_base.
     [[nodiscard]] std::string v1_url() const { return base_url() + "/v1"; }
+    /// The server's `GET /stats` counters (lm_requests, streamed, in_flight, ...).
+    [[nodiscard]] Json stats() const;
     /// SIGTERM and reap; returns the exit code (-1 when killed by a signal or already reaped without one).
     int stop();
     /// Waits for a server that exits by itself (bad arguments); returns its exit code.
