@@ -88,7 +88,7 @@ std::string ensure_ascii(const std::string& s) {
             cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]) & 0x3F);
         i += static_cast<std::size_t>(len);
         auto hex = [&out](unsigned v) {
-            char buf[8];
+            char buf[16];  // g++-12 -Wformat-truncation cannot bound v below 0x10000
             std::snprintf(buf, sizeof buf, "\\u%04x", v);
             out += buf;
         };
