@@ -314,6 +314,24 @@ TEST_F(CliServe, StreamLMFailureBeforeTheFirstEventIsAJsonError) {
     EXPECT_EQ(after.status, 200) << after.body;
 }
 
+TEST_F(CliServe, StreamFailureMidStreamIsAnErrorEventThenDone) {
+    // Deltas trickle in (2 chars each 20 ms): the answer's marker arrives after ~0.2 s, the whole 300-char answer
+    // would take ~3 s, and the deadline passes in between.
+    MockServer mock(kMock, {"--chunk-chars", "2", "--chunk-delay-ms", "20"});
+    Server srv(dir_, mock, {"--timeout-s", "1.2"});
+    auto r = http_request(srv.port(), "POST", "/v1/predict?stream=true",
+                          Json{{"question", "a long question " + std::string(280, 'x')}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto events = sse_events(r.body);
+    ASSERT_GE(events.size(), 3u) << r.body;
+    EXPECT_EQ(events.back(), "data: [DONE]");
+    Json error = sse_json(events[events.size() - 2]);
+    ASSERT_TRUE(error.is_object()) << r.body;
+    EXPECT_EQ(error.at("error").at("type"), "timeout");
+    EXPECT_TRUE(sse_json(events.front()).contains("chunk")) << r.body;
+    for (const auto& e : events) EXPECT_EQ(e.find("\"prediction\""), std::string::npos) << e;
+}
+
 TEST_F(CliServe, AStreamClientThatLeavesEarlyDoesNotDisturbTheNextRequest) {
     MockServer mock(kMock, {"--chunk-chars", "2", "--chunk-delay-ms", "30"});
     Server srv(dir_, mock, {});
