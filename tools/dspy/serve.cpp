@@ -76,6 +76,7 @@ public:
             throw std::runtime_error("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) + ": " + e.what());
         }
         const int port = acceptor_.local_endpoint().port();
+        make_streamer();  // before the I/O thread starts, which reads it
         net::co_spawn(ioc_, accept_loop(), net::detached);
         auto guard = net::make_work_guard(ioc_);
         std::thread io([this] { ioc_.run(); });
@@ -89,7 +90,6 @@ public:
         } join{io, ioc_};
 
         auto scope = dspy::context({.lm = program_.lm, .adapter = program_.adapter, .disable_history = true});
-        make_streamer();
         dspy::run(loop_main(opt_.host, port));
         // Stop accepting, let the predictions in flight finish and their answers go out, then stop the I/O.
         net::post(ioc_, [this] {
@@ -105,6 +105,7 @@ private:
     // Built once: one listener per output field (reasoning included for ChainOfThought). A program whose fields
     // cannot be streamed still serves plain requests; its stream requests get 501 with the reason.
     void make_streamer() {
+        auto scope = dspy::context({.lm = program_.lm, .adapter = program_.adapter, .disable_history = true});
         std::vector<StreamListener> listeners;
         for (auto& name : program_.output_names()) listeners.emplace_back(std::move(name));
         try {
@@ -478,7 +479,7 @@ private:
     net::io_context ioc_{1};
     tcp::acceptor acceptor_;
     std::string program_json_;
-    std::optional<Streamer> streamer_;  // set before the loop runs, then read-only
+    std::optional<Streamer> streamer_;  // set before the I/O thread starts, then read-only
     std::string stream_error_;
     std::atomic<EventLoop*> loop_{nullptr};
     std::atomic<bool> stopping_{false};
