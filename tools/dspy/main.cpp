@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
     Common serve_c;
     dspy::cli::ServeOptions so;
     std::string token;
-    CLI::App* srv = app.add_subcommand("serve", "serve the program over HTTP (POST /v1/predict)");
+    CLI::App* srv = app.add_subcommand(
+        "serve", "serve the program over HTTP (POST /v1/predict, ?stream=true for server-sent events)");
     serve_c.add(srv);
     srv->add_option("--host", so.host, "address to bind (default 127.0.0.1)");
     srv->add_option("--port", so.port, "port (0: any free port)")->check(CLI::Range(0, 65535));

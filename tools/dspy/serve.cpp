@@ -5,7 +5,9 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "dspy/async/errors.hpp"
@@ -13,6 +15,7 @@
 #include "dspy/async/run.hpp"
 #include "dspy/async/sleep.hpp"
 #include "dspy/settings/settings.hpp"
+#include "dspy/streaming/streamify.hpp"
 #include "dspy/utils/exceptions.hpp"
 #include "utils/pyfmt.hpp"
 
@@ -41,6 +44,20 @@ struct Job {
     explicit Job(net::any_io_executor ex) : wake(std::move(ex)) {}
 };
 
+// One streamed prediction: the dspy loop queues SSE events (under `mu`) and wakes the HTTP thread, which writes
+// them out as chunks. The queue decouples the two threads: the program never waits on a slow socket.
+struct StreamJob {
+    Json inputs;
+    std::mutex mu;
+    std::deque<std::string> events;  // guarded by mu
+    bool finished = false;           // guarded by mu
+    unsigned status = 200;           // guarded by mu; not 200: the stream ended with `error`
+    std::string error;               // guarded by mu; an error_body
+    std::atomic<bool> gone{false};   // the client left (or the deadline passed): the next write cancels the program
+    net::steady_timer wake;          // HTTP thread only
+    explicit StreamJob(net::any_io_executor ex) : wake(std::move(ex)) {}
+};
+
 class Server {
 public:
     Server(LoadedProgram& program, const ServeOptions& opt) : program_(program), opt_(opt), acceptor_(ioc_) {
@@ -59,6 +76,7 @@ public:
             throw std::runtime_error("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) + ": " + e.what());
         }
         const int port = acceptor_.local_endpoint().port();
+        make_streamer();  // before the I/O thread starts, which reads it
         net::co_spawn(ioc_, accept_loop(), net::detached);
         auto guard = net::make_work_guard(ioc_);
         std::thread io([this] { ioc_.run(); });
@@ -84,6 +102,19 @@ public:
     }
 
 private:
+    // Built once: one listener per output field (reasoning included for ChainOfThought). A program whose fields
+    // cannot be streamed still serves plain requests; its stream requests get 501 with the reason.
+    void make_streamer() {
+        auto scope = dspy::context({.lm = program_.lm, .adapter = program_.adapter, .disable_history = true});
+        std::vector<StreamListener> listeners;
+        for (auto& name : program_.output_names()) listeners.emplace_back(std::move(name));
+        try {
+            streamer_.emplace(dspy::streamify(*program_.module, {.stream_listeners = std::move(listeners)}));
+        } catch (const std::exception& e) {
+            stream_error_ = std::string("this program cannot stream: ") + e.what();
+        }
+    }
+
     Task<void> loop_main(std::string host, int port) {
         loop_.store(EventLoop::current(), std::memory_order_release);
         if (opt_.on_listening) opt_.on_listening(host, port);
@@ -103,18 +134,8 @@ private:
             Prediction p = co_await std::move(bounded);
             job->status = 200;
             job->body = p.data().dump(-1, ' ', false, Json::error_handler_t::replace);
-        } catch (const TimeoutError&) {
-            job->status = 504;
-            job->body = error_body("timeout", "the prediction took longer than " + pyfmt::float_repr(opt_.timeout_s) + " s");
-        } catch (const ProgramError& e) {
-            job->status = 400;
-            job->body = error_body("invalid_request", e.what());
-        } catch (const LMError& e) {
-            job->status = 502;
-            job->body = error_body("lm_error", e.what());
         } catch (const std::exception& e) {
-            job->status = 500;
-            job->body = error_body("prediction_error", e.what());
+            job->status = failure_status(e, job->body);
         }
         running_.fetch_sub(1);
         auto ex = job->wake.get_executor();
@@ -125,12 +146,66 @@ private:
         });
     }
 
+    // The HTTP status and error body of a failed prediction (the current exception is `e`).
+    unsigned failure_status(const std::exception& e, std::string& body) const {
+        if (dynamic_cast<const TimeoutError*>(&e) != nullptr) {
+            body = error_body("timeout", "the prediction took longer than " + pyfmt::float_repr(opt_.timeout_s) + " s");
+            return 504;
+        }
+        if (dynamic_cast<const ProgramError*>(&e) != nullptr) {
+            body = error_body("invalid_request", e.what());
+            return 400;
+        }
+        if (dynamic_cast<const LMError*>(&e) != nullptr) {
+            body = error_body("lm_error", e.what());
+            return 502;
+        }
+        body = error_body("prediction_error", e.what());
+        return 500;
+    }
+
+    // Runs on the dspy loop: the stream, each SSE event queued for the HTTP thread as it is produced.
+    Task<void> predict_stream_task(std::shared_ptr<StreamJob> job) {
+        auto scope = dspy::context({.lm = program_.lm, .adapter = program_.adapter, .disable_history = true});
+        auto ex = job->wake.get_executor();
+        std::function<bool(const std::string&)> write = [job, ex](const std::string& event) {
+            if (job->gone.load(std::memory_order_acquire)) return false;
+            {
+                std::lock_guard lock(job->mu);
+                job->events.push_back(event);
+            }
+            net::post(ex, [job] { job->wake.cancel(); });
+            return true;
+        };
+        unsigned status = 200;
+        std::string error;
+        try {
+            auto run = dspy::stream_sse(*streamer_, std::move(job->inputs), std::move(write));
+            auto bounded = dspy::with_timeout(std::move(run), std::chrono::duration<double>(opt_.timeout_s));
+            co_await std::move(bounded);
+        } catch (const std::exception& e) {
+            status = failure_status(e, error);
+        }
+        {
+            std::lock_guard lock(job->mu);
+            job->finished = true;
+            job->status = status;
+            job->error = std::move(error);
+        }
+        running_.fetch_sub(1);
+        net::post(ex, [this, job] {
+            --in_flight_;
+            job->wake.cancel();
+        });
+    }
+
+    template <typename J, Task<void> (Server::*Run)(std::shared_ptr<J>)>
     static void start_job(void* arg) {
-        auto* p = static_cast<std::pair<Server*, std::shared_ptr<Job>>*>(arg);
+        auto* p = static_cast<std::pair<Server*, std::shared_ptr<J>>*>(arg);
         Server* self = p->first;
-        std::shared_ptr<Job> job = std::move(p->second);
+        std::shared_ptr<J> job = std::move(p->second);
         delete p;
-        dspy::spawn(self->predict(std::move(job)));
+        dspy::spawn((self->*Run)(std::move(job)));
     }
 
     net::awaitable<void> accept_loop() {
@@ -174,9 +249,13 @@ private:
                 break;
             }
             Request req = parser.release();
-            const bool keep = req.keep_alive();
-            Response res = co_await handle(req);
-            if (!co_await send(sock, res, keep)) break;
+            bool keep = req.keep_alive();
+            std::optional<Response> res = co_await handle(req, sock, keep);
+            if (!res) {  // streamed: already answered
+                if (!keep) break;
+                continue;
+            }
+            if (!co_await send(sock, *res, keep)) break;
         }
         beast::error_code ec;
         sock.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -207,7 +286,8 @@ private:
         std::fwrite(line.data(), 1, line.size(), opt_.log);
     }
 
-    net::awaitable<Response> handle(const Request& req) {
+    // nullopt: the answer was streamed to `sock` (`keep` false when the connection cannot be reused).
+    net::awaitable<std::optional<Response>> handle(const Request& req, beast::tcp_stream& sock, bool& keep) {
         std::string_view target = req.target();
         std::string_view path = target.substr(0, target.find('?'));
         std::string_view query = target.find('?') == std::string_view::npos ? std::string_view{}
@@ -249,7 +329,8 @@ private:
             log_failure(req, 400, res.body());
             co_return res;
         }
-        if (query.find("stream=true") != std::string_view::npos) co_return co_await predict_stream(std::move(inputs));
+        if (query.find("stream=true") != std::string_view::npos)
+            co_return co_await predict_stream(req, sock, std::move(inputs), keep);
         co_return co_await predict_json(req, std::move(inputs));
     }
 
@@ -259,21 +340,17 @@ private:
         return res;
     }
 
-    // The streaming twin (SSE of the prediction's chunks) goes here once dspy::streamify exists.
-    net::awaitable<Response> predict_stream(Json) {
-        co_return json_response(501, error_body("not_implemented", "streaming (?stream=true) is not available yet"));
-    }
-
-    net::awaitable<Response> predict_json(const Request& req, Json inputs) {
+    // Admits one prediction (counted in running_ and in_flight_, `loop` set), or the refusal to send.
+    std::optional<Response> admit(EventLoop*& loop) {
         // Counted before the stop check (both seq_cst): the loop either sees this request or we see it stopping,
         // so it never ends while a request is about to be posted to it.
         running_.fetch_add(1);
-        EventLoop* loop = loop_.load();
+        loop = loop_.load();
         if (stopping_.load() || loop == nullptr) {
             running_.fetch_sub(1);
             Response res = json_response(503, error_body("unavailable", "the server is stopping"));
             res.set(http::field::retry_after, "1");
-            co_return res;
+            return res;
         }
         if (in_flight_ >= opt_.max_in_flight) {
             running_.fetch_sub(1);
@@ -281,22 +358,114 @@ private:
                                                                            " predictions are already running "
                                                                            "(--max-in-flight); retry later"));
             res.set(http::field::retry_after, "1");
-            co_return res;
+            return res;
         }
         ++in_flight_;
+        return std::nullopt;
+    }
+
+    std::string timeout_body() const {
+        return error_body("timeout", "the prediction took longer than " + pyfmt::float_repr(opt_.timeout_s) + " s");
+    }
+
+    // POST /v1/predict?stream=true: 200 text/event-stream in chunks once the first event exists; a failure before
+    // it is a plain JSON error, one after it an SSE error event followed by [DONE].
+    net::awaitable<std::optional<Response>> predict_stream(const Request& req, beast::tcp_stream& sock, Json inputs,
+                                                           bool& keep) {
+        if (!streamer_) {
+            Response res = json_response(501, error_body("not_implemented", stream_error_));
+            log_failure(req, 501, res.body());
+            co_return res;
+        }
+        EventLoop* loop = nullptr;
+        if (auto refused = admit(loop)) co_return refused;
+        auto job = std::make_shared<StreamJob>(co_await net::this_coro::executor);
+        job->inputs = std::move(inputs);
+        job->wake.expires_after(std::chrono::duration_cast<net::steady_timer::duration>(
+            std::chrono::duration<double>(opt_.timeout_s) + std::chrono::milliseconds(50)));
+        loop->post(&Server::start_job<StreamJob, &Server::predict_stream_task>,
+                   new std::pair<Server*, std::shared_ptr<StreamJob>>(this, job));
+
+        http::response<http::empty_body> head{http::status::ok, 11};
+        head.set(http::field::server, "dspy-serve");
+        head.set(http::field::content_type, "text/event-stream");
+        head.set(http::field::cache_control, "no-cache");
+        head.keep_alive(keep);
+        head.chunked(true);
+        http::response_serializer<http::empty_body> serializer{head};
+        bool started = false;
+        std::deque<std::string> batch;
+        for (;;) {
+            bool finished = false;
+            unsigned status = 200;
+            std::string error;
+            {
+                std::lock_guard lock(job->mu);
+                batch.swap(job->events);
+                finished = job->finished;
+                status = job->status;
+                error = std::move(job->error);
+            }
+            if (finished && status != 200) {
+                log_failure(req, status, error);
+                if (!started && batch.empty()) co_return json_response(status, std::move(error));
+                batch.push_back("data: " + error + "\n\n");
+                batch.push_back("data: [DONE]\n\n");
+            }
+            beast::error_code ec;
+            // Wake-ups posted while we were writing hit no pending wait: only an empty check may wait.
+            const bool wrote = !batch.empty();
+            if (!batch.empty() && !started) {
+                sock.expires_after(std::chrono::seconds(30));
+                co_await http::async_write_header(sock, serializer, net::redirect_error(net::use_awaitable, ec));
+                started = true;
+            }
+            for (auto it = batch.begin(); !ec && it != batch.end(); ++it) {
+                auto chunk = http::make_chunk(net::buffer(*it));
+                co_await net::async_write(sock, chunk, net::redirect_error(net::use_awaitable, ec));
+            }
+            batch.clear();
+            if (!ec && finished) {
+                auto last = http::make_chunk_last();
+                co_await net::async_write(sock, last, net::redirect_error(net::use_awaitable, ec));
+            }
+            sock.expires_never();
+            if (ec) {  // the client left: the program is cancelled at its next event
+                job->gone.store(true, std::memory_order_release);
+                keep = false;
+                co_return std::nullopt;
+            }
+            if (finished) co_return std::nullopt;
+            if (wrote) continue;
+            co_await job->wake.async_wait(net::redirect_error(net::use_awaitable, ec));
+            if (!ec) {
+                // The deadline passed and the program has not noticed its cancellation: answer for it.
+                std::lock_guard lock(job->mu);
+                if (!job->finished) {
+                    job->gone.store(true, std::memory_order_release);
+                    job->finished = true;
+                    job->status = 504;
+                    job->error = timeout_body();
+                }
+            }
+        }
+    }
+
+    net::awaitable<Response> predict_json(const Request& req, Json inputs) {
+        EventLoop* loop = nullptr;
+        if (auto refused = admit(loop)) co_return std::move(*refused);
         auto job = std::make_shared<Job>(co_await net::this_coro::executor);
         job->inputs = std::move(inputs);
         // The deadline is kept here too: an LM call that does not notice its cancellation still gets a 504 on
         // time (its result is dropped when it comes).
         job->wake.expires_after(std::chrono::duration_cast<net::steady_timer::duration>(
             std::chrono::duration<double>(opt_.timeout_s) + std::chrono::milliseconds(50)));
-        loop->post(&Server::start_job, new std::pair<Server*, std::shared_ptr<Job>>(this, job));
+        loop->post(&Server::start_job<Job, &Server::predict>, new std::pair<Server*, std::shared_ptr<Job>>(this, job));
         while (!job->done) {
             beast::error_code ec;
             co_await job->wake.async_wait(net::redirect_error(net::use_awaitable, ec));
             if (!ec && !job->done) {
-                Response res = json_response(504, error_body("timeout", "the prediction took longer than " +
-                                                                            pyfmt::float_repr(opt_.timeout_s) + " s"));
+                Response res = json_response(504, timeout_body());
                 log_failure(req, 504, res.body());
                 co_return res;
             }
@@ -310,6 +479,8 @@ private:
     net::io_context ioc_{1};
     tcp::acceptor acceptor_;
     std::string program_json_;
+    std::optional<Streamer> streamer_;  // set before the I/O thread starts, then read-only
+    std::string stream_error_;
     std::atomic<EventLoop*> loop_{nullptr};
     std::atomic<bool> stopping_{false};
     std::atomic<int> running_{0};  // predictions started and not finished (both threads)

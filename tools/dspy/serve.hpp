@@ -1,5 +1,5 @@
 #pragma once
-// `dspy serve`: an HTTP JSON API for one program (POST /v1/predict, GET /healthz, GET /v1/program).
+// `dspy serve`: an HTTP JSON API for one program (POST /v1/predict[?stream=true], GET /healthz, GET /v1/program).
 // Beast/Asio stay inside serve.cpp: HTTP runs on its own I/O thread, the program runs on a dspy event loop on
 // the calling thread, and each request crosses over as one spawned task.
 
