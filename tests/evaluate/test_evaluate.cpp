@@ -199,7 +199,9 @@ TEST_F(EvaluateTest, DisplayTable) {
         const bool shown = display.index() == 1 || std::get<bool>(display);
         EXPECT_EQ(out.find("What is 1+1?") != std::string::npos, shown) << out;
         EXPECT_EQ(out.find("What is 2+2?") != std::string::npos, std::holds_alternative<bool>(display) && shown) << out;
-        if (display.index() == 1) EXPECT_NE(out.find("... 1 more rows not displayed ..."), std::string::npos);
+        if (display.index() == 1) {
+            EXPECT_NE(out.find("... 1 more rows not displayed ..."), std::string::npos);
+        }
     }
 }
 
