@@ -389,8 +389,11 @@ InFlight& Cache::in_flight() const noexcept { return impl_->in_flight; }
 // ---- the process-wide cache ------------------------------------------------------------------------------------
 
 namespace {
+// A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's lock-bit implementation of the latter is invisible to
+// ThreadSanitizer (two threads making their first LM call at once were reported), and an uncontended lock costs
+// a few nanoseconds beside an LM call.
 struct GlobalCache {
-    std::atomic<std::shared_ptr<Cache>> current;
+    std::shared_ptr<Cache> current;
     std::mutex init_mu;
 };
 GlobalCache& global_cache() {
@@ -401,12 +404,9 @@ GlobalCache& global_cache() {
 
 std::shared_ptr<Cache> cache() {
     auto& g = global_cache();
-    if (auto c = g.current.load(std::memory_order_acquire)) return c;
     std::lock_guard lock(g.init_mu);
-    if (auto c = g.current.load(std::memory_order_acquire)) return c;
-    auto c = std::make_shared<Cache>();
-    g.current.store(c, std::memory_order_release);
-    return c;
+    if (!g.current) g.current = std::make_shared<Cache>();
+    return g.current;
 }
 
 void configure_cache(CacheOptions options) {
@@ -415,7 +415,7 @@ void configure_cache(CacheOptions options) {
     std::shared_ptr<Cache> previous;
     {
         std::lock_guard lock(g.init_mu);
-        previous = g.current.exchange(std::move(fresh), std::memory_order_acq_rel);
+        previous = std::exchange(g.current, std::move(fresh));
     }
     // `previous` flushes (if nobody else holds it) here, outside the lock.
 }

@@ -149,14 +149,14 @@ void run_submission(const std::shared_ptr<ParallelExecutor::Options>& opts, deta
     }
     std::string log_line;
     if (error) log_line = error_line(run.work->describe(index), error, *opts->provide_traceback);
-    bool logged = false;
     {
         std::lock_guard lk(sh.mu);
         run.outstanding.erase(sid);
         if (!run.closed) {
             if (error) {
                 if (++sh.error_count >= *opts->max_errors) sh.cancel = true;
-                logged = true;
+                // Written before the item counts as done, so the line is out when execute() returns.
+                std::fputs(log_line.c_str(), stderr);
             }
             if (!run.done[index]) {
                 run.done[index] = 1;
@@ -173,7 +173,6 @@ void run_submission(const std::shared_ptr<ParallelExecutor::Options>& opts, deta
         }
         sh.cv.notify_all();
     }
-    if (logged) std::fputs(log_line.c_str(), stderr);
 }
 
 void report_progress(detail::ProgressBar& bar, const ParallelExecutor::Options& opts, const Run& run) {
