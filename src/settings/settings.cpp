@@ -118,13 +118,13 @@ void reset_settings_for_testing() {
 void Trace::append(TraceEntry entry, int max_size) {
     if (max_size <= 0) return;
     std::lock_guard lk(mu_);
-    if (entries_.size() >= static_cast<std::size_t>(max_size)) entries_.erase(entries_.begin());
+    if (entries_.size() >= static_cast<std::size_t>(max_size)) entries_.pop_front();  // DSPy pops one
     entries_.push_back(std::move(entry));
 }
 
 std::vector<TraceEntry> Trace::entries() const {
     std::lock_guard lk(mu_);
-    return entries_;
+    return {entries_.begin(), entries_.end()};
 }
 
 std::size_t Trace::size() const {

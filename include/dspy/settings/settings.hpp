@@ -8,6 +8,7 @@
 /// jobs) hand children the parent's snapshot, and a child's context() never reaches its parent.
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,7 +51,7 @@ public:
 
 private:
     mutable std::mutex mu_;
-    std::vector<TraceEntry> entries_;
+    std::deque<TraceEntry> entries_;  // trimmed at the front once full: a deque keeps that O(1)
 };
 
 /// One immutable snapshot of every setting. Read it with `dspy::settings()`. @sa dspy.settings
