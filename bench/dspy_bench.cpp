@@ -3,6 +3,7 @@
 //
 //   dspy-bench --start-mock build/default/tools/dspy-mock-lm/dspy-mock-lm --latency-ms 0 --n 20000 --concurrency 64
 //   dspy-bench --api-base http://127.0.0.1:8000/v1 --n 5120 --concurrency 256 [--threads 8] [--cache on]
+#include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -122,6 +123,14 @@ pid_t start_mock(const Args& a, std::string& base) {
 double load_avg() {
     double l[1] = {0};
     return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
+// The allocator this process runs with (linked, or LD_PRELOADed): the CPU figures depend on it.
+const char* malloc_name() {
+    if (dlsym(RTLD_DEFAULT, "tc_malloc")) return "tcmalloc";
+    if (dlsym(RTLD_DEFAULT, "mi_malloc")) return "mimalloc";
+    if (dlsym(RTLD_DEFAULT, "mallctl")) return "jemalloc";
+    return "glibc";
 }
 
 double cpu_seconds() {
@@ -250,10 +259,10 @@ int main(int argc, char** argv) {
         "{\"mode\":\"%s\",\"n\":%d,\"concurrency\":%d,\"threads\":%d,\"cache\":%s,\"calls_per_s\":%.1f,"
         "\"cpu_us_per_call\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"errors\":%d,"
         "\"format_parse_us\":%.2f,\"cache_hit_us\":%.2f,\"format_parse_cpu_us\":%.2f,\"cache_hit_cpu_us\":%.2f,"
-        "\"load_avg_1m\":%.2f,\"sink\":%zu}\n",
+        "\"malloc\":\"%s\",\"load_avg_1m\":%.2f,\"sink\":%zu}\n",
         a.threads > 0 ? "sync" : "async", a.n, a.threads > 0 ? 0 : a.concurrency, a.threads, a.cache ? "true" : "false",
         a.n / wall, cpu * 1e6 / a.n, pct(0.5), pct(0.9), pct(0.99), static_cast<double>(ru.ru_maxrss) / 1024.0,
-        errors.load(), format_parse_us, cache_hit_us, format_parse_cpu_us, cache_hit_cpu_us, load_avg(), sink % 2);
+        errors.load(), format_parse_us, cache_hit_us, format_parse_cpu_us, cache_hit_cpu_us, malloc_name(), load_avg(), sink % 2);
     if (!first_error.empty()) std::fprintf(stderr, "first error: %s\n", first_error.c_str());
     if (mock > 0) {
         kill(mock, SIGTERM);

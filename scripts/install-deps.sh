@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(clang-16 libclang-rt-16-dev g++-12 cmake ninja-build ccache libboost1.81-dev libboost-url1.81-dev
           libssl-dev ca-certificates nlohmann-json3-dev libsqlite3-dev libfmt-dev libcli11-dev libgtest-dev
-          libgmock-dev libbenchmark-dev sqlite3 procps)
+          libgmock-dev libbenchmark-dev libtcmalloc-minimal4 sqlite3 procps)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -51,7 +51,8 @@ namespace {
 // resumes the coroutine only if the awaiter still exists (a destroyed task's frame is never resumed).
 class HttpAwaiter {
 public:
-    HttpAwaiter(http::HttpRequest req, http::RequestOptions opts) : req_(std::move(req)), opts_(std::move(opts)) {}
+    // `opts` must outlive the awaiter (it is the caller's; held by reference to keep the coroutine frame small).
+    HttpAwaiter(http::HttpRequest req, const http::RequestOptions& opts) : req_(std::move(req)), opts_(&opts) {}
     HttpAwaiter(const HttpAwaiter&) = delete;
     HttpAwaiter& operator=(const HttpAwaiter&) = delete;
     ~HttpAwaiter() {
@@ -72,7 +73,7 @@ public:
         state_->loop = loop_;
         state_->h = h;
         cancel_ = detail::lm_http_client().async_request(
-            std::move(req_), opts_, [st = state_](std::exception_ptr e, http::HttpResponse r) {
+            std::move(req_), *opts_, [st = state_](std::exception_ptr e, http::HttpResponse r) {
                 st->error = std::move(e);
                 st->resp = std::move(r);
                 st->loop->post(&HttpAwaiter::resume, new std::shared_ptr<State>(st));
@@ -85,7 +86,7 @@ public:
         resumed_ = true;
         if (!state_) {
             if (stop_requested()) throw CancelledError();
-            return detail::lm_http_client().request(std::move(req_), opts_);
+            return detail::lm_http_client().request(std::move(req_), *opts_);
         }
         if (state_->error) {
             if (stop_requested()) throw CancelledError();
@@ -114,7 +115,7 @@ private:
     [[nodiscard]] bool stop_requested() const noexcept { return stop_ && stop_->stop_requested(); }
 
     http::HttpRequest req_;
-    http::RequestOptions opts_;
+    const http::RequestOptions* opts_;
     const std::stop_token* stop_ = nullptr;
     EventLoop* loop_ = nullptr;
     std::shared_ptr<State> state_;
@@ -254,44 +255,45 @@ LMResponse response_from(const Json& resp, bool cache_hit) {
     return out;
 }
 
+// One provider call for `req`: endpoint, wire body, retries; Anthropic's n > 1 as n requests. `send` is awaited at
+// one place only: clang inlines (elides) the frame of a coroutine awaited at once into its caller's frame, one slot
+// per call site, and every slot stays allocated for the whole call.
+Task<Json> fetch_response(bool sync, const std::string& model, const Json& req, int num_retries) {
+    const std::string api_key = string_of(req, "api_key");
+    std::string api_base = string_of(req, "api_base");
+    if (api_base.empty()) api_base = string_of(req, "base_url");
+    const providers::Endpoint ep = providers::resolve_endpoint(model, api_base, api_key);
+    const http::RequestOptions opts = request_options(req);
+    const std::string context = "model '" + model + "'";
+    std::int64_t n = 1;
+    if (const Json* nv = find(req, "n"); nv && nv->is_number_integer()) n = nv->get<std::int64_t>();
+    if (auto target = detail::stream_target(); target.sink && n <= 1)  // streamify: lm_stream.cpp
+        co_return co_await detail::send_streaming(std::move(target), ep, req, opts, num_retries,
+                                                  std::chrono::milliseconds(detail::g_retry_base_ms.load()), context);
+    const providers::WireRequest wire = providers::build_request(ep, req);
+    if (ep.wire != providers::Wire::AnthropicMessages || n <= 1)
+        co_return co_await send(sync, ep, wire, opts, num_retries, context);
+    // In a sync call each send blocks when when_all starts it, so the n requests still go one after another.
+    std::vector<Task<Json>> tasks;
+    for (std::int64_t i = 0; i < n; ++i) tasks.push_back(send(sync, ep, wire, opts, num_retries, context));
+    std::vector<Json> parts = co_await when_all(std::move(tasks));
+    co_return merge_choices(std::move(parts));
+}
+
 }  // namespace
 
 Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kwargs) {
     LMCallRequest call = build_request(messages_to_json(messages), kwargs, !sync);
-    const Json& req = call.request;
-
-    auto fetch = [&]() -> Task<Json> {
-        const std::string api_key = string_of(req, "api_key");
-        std::string api_base = string_of(req, "api_base");
-        if (api_base.empty()) api_base = string_of(req, "base_url");
-        const providers::Endpoint ep = providers::resolve_endpoint(model_, api_base, api_key);
-        const providers::WireRequest wire = providers::build_request(ep, req);
-        const http::RequestOptions opts = request_options(req);
-        const std::string context = "model '" + model_ + "'";
-        std::int64_t n = 1;
-        if (const Json* nv = find(req, "n"); nv && nv->is_number_integer()) n = nv->get<std::int64_t>();
-        if (auto target = detail::stream_target(); target.sink && n <= 1)  // streamify: lm_stream.cpp
-            co_return co_await detail::send_streaming(std::move(target), ep, req, opts, num_retries_,
-                                                      std::chrono::milliseconds(detail::g_retry_base_ms.load()), context);
-        if (ep.wire != providers::Wire::AnthropicMessages || n <= 1)
-            co_return co_await send(sync, ep, wire, opts, num_retries_, context);
-        std::vector<Json> parts;
-        if (sync) {
-            for (std::int64_t i = 0; i < n; ++i) parts.push_back(co_await send(true, ep, wire, opts, num_retries_, context));
-        } else {
-            std::vector<Task<Json>> tasks;
-            for (std::int64_t i = 0; i < n; ++i) tasks.push_back(send(false, ep, wire, opts, num_retries_, context));
-            parts = co_await when_all(std::move(tasks));
-        }
-        co_return merge_choices(std::move(parts));
-    };
 
     // The response is shared, never deep-copied: a memory-cache hit reads the cached (immutable) value in place.
     std::shared_ptr<const Json> resp;
     bool hit = false;
+    std::shared_ptr<Cache> c;
+    std::string key;
+    bool leader = false;  // this call fetches for every caller of the same key, and publishes the result
     if (call.cache) {
-        std::shared_ptr<Cache> c = dspy::cache();
-        const std::string key = call.key();
+        c = dspy::cache();
+        key = call.key();
         if (auto cached = c->get_shared(key)) {
             resp = std::move(cached);
             hit = true;
@@ -307,24 +309,26 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
                 resp = std::move(again);
                 hit = true;
             } else {
-                std::exception_ptr error;
-                Json fetched;
-                try {
-                    fetched = co_await fetch();
-                } catch (...) {
-                    error = std::current_exception();
-                }
-                if (error) {
-                    c->in_flight().fail(key, error);
-                    std::rethrow_exception(error);
-                }
-                c->put(key, fetched);
-                c->in_flight().complete(key, fetched);
-                resp = std::make_shared<const Json>(std::move(fetched));
+                leader = true;
             }
         }
-    } else {
-        Json fetched = co_await fetch();
+    }
+    if (!resp) {
+        std::exception_ptr error;
+        Json fetched;
+        try {
+            fetched = co_await fetch_response(sync, model_, call.request, num_retries_);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        if (error) {
+            if (leader) c->in_flight().fail(key, error);
+            std::rethrow_exception(error);
+        }
+        if (leader) {
+            c->put(key, fetched);
+            c->in_flight().complete(key, fetched);
+        }
         resp = std::make_shared<const Json>(std::move(fetched));
     }
 
