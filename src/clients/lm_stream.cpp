@@ -17,6 +17,7 @@
 #include "dspy/async/sleep.hpp"
 #include "dspy/settings/settings.hpp"
 #include "dspy/streaming/messages.hpp"
+#include "utils/json_fast.hpp"
 #include "dspy/utils/exceptions.hpp"
 
 namespace dspy::detail {
@@ -81,7 +82,7 @@ public:
     // Folds one event in and returns the delta to forward (nullopt: nothing to forward, e.g. [DONE]).
     std::optional<LMStreamChunk> add(const http::SseEvent& ev) {
         if (ev.data == "[DONE]") return std::nullopt;
-        Json j = Json::parse(ev.data, nullptr, false);
+        Json j = json_fast::parse(ev.data);
         if (j.is_discarded() || !j.is_object())
             throw LMProviderError("malformed streaming event from " + ep_.provider + ": " + ev.data.substr(0, 200), 0);
         if (auto e = j.find("error"); e != j.end() && !e->is_null())

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "dspy/utils/exceptions.hpp"
+#include "utils/json_fast.hpp"
 
 namespace dspy::providers {
 namespace {
@@ -61,18 +62,24 @@ WireRequest build_openai(const Endpoint& ep, const Json& request, bool stream) {
     auto messages = request.find("messages");
     b.reserve(128 + (messages != request.end() && messages->is_array() ? messages->size() * 512 : 0));
     b += "{\"model\":";
-    b += Json(ep.model).dump();
+    json_fast::append_string(b, ep.model);
     b += ",\"messages\":";
-    b += messages != request.end() ? messages->dump() : std::string("[]");
+    if (messages != request.end())
+        json_fast::append_dump(b, *messages);
+    else
+        b += "[]";
     bool stream_written = false;
     for (auto it = request.begin(); it != request.end(); ++it) {
         if (is_local_key(it.key())) continue;
         const bool stream_key = stream && it.key() == "stream";
         if (it->is_null() && !stream_key) continue;  // litellm drops None-valued parameters
         b += ',';
-        b += Json(it.key()).dump();
+        json_fast::append_string(b, it.key());
         b += ':';
-        b += stream_key ? std::string("true") : it->dump();
+        if (stream_key)
+            b += "true";
+        else
+            json_fast::append_dump(b, *it);
         stream_written |= stream_key;
     }
     if (stream && !stream_written) b += ",\"stream\":true";
@@ -132,12 +139,12 @@ WireRequest build_anthropic(const Endpoint& ep, const Json& request, bool stream
                     {}};
     if (!ep.api_key.empty()) out.headers.emplace_back("x-api-key", ep.api_key);
     add_user_headers(request, out);
-    out.body = body.dump();
+    json_fast::append_dump(out.body, body);
     return out;
 }
 
 Json parse_body(std::string_view body) {
-    Json j = Json::parse(body, nullptr, false);
+    Json j = json_fast::parse(body);
     if (j.is_discarded() || !j.is_object()) {
         std::string head(body.substr(0, 200));
         throw LMProviderError("malformed provider reply: the body is not a JSON object: " + head, 0);
