@@ -1,8 +1,11 @@
 #include "utils/json_fast.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 namespace dspy::json_fast {
 
@@ -117,23 +120,24 @@ private:
     bool object(Json& out, int depth) {
         if (depth > kMaxDepth) return false;
         ++p_;
-        out = Json::object();
+        // Members are read into a vector first: ordered_json's own vector holds pair<const string, Json>, whose
+        // move may throw, so each time it grows it deep-copies every value read so far.
+        std::vector<std::pair<std::string, Json>> members;
         skip_ws();
         if (p_ < end_ && *p_ == '}') {
             ++p_;
+            out = Json::object();
             return true;
         }
-        std::string key;
         for (;;) {
             skip_ws();
             if (p_ == end_ || *p_ != '"') return false;
-            key.clear();
-            if (!string(key)) return false;
+            members.emplace_back();
+            if (!string(members.back().first)) return false;
             skip_ws();
             if (p_ == end_ || *p_ != ':') return false;
             ++p_;
-            // nlohmann's DOM parser does object[key] = value: a repeated key keeps its first place, last value.
-            if (!value(out[key], depth)) return false;
+            if (!value(members.back().second, depth)) return false;
             skip_ws();
             if (p_ == end_) return false;
             if (*p_ == ',') {
@@ -142,8 +146,20 @@ private:
             }
             if (*p_ != '}') return false;
             ++p_;
-            return true;
+            break;
         }
+        out = Json::object();
+        auto& obj = out.get_ref<Json::object_t&>();
+        obj.reserve(members.size());
+        for (auto& [key, value] : members) {
+            // nlohmann's DOM parser does object[key] = value: a repeated key keeps its first place, last value.
+            auto same = std::find_if(obj.begin(), obj.end(), [&](const auto& kv) { return kv.first == key; });
+            if (same != obj.end())
+                same->second = std::move(value);
+            else
+                obj.Container::emplace_back(std::move(key), std::move(value));
+        }
+        return true;
     }
 
     bool array(Json& out, int depth) {
