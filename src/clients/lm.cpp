@@ -262,33 +262,49 @@ LMCallRequest LM::build_request(Json messages, const Json& kwargs, bool async_ca
     LMCallRequest out;
     out.cache = cache_;
     out.ignored = {"api_key", "api_base", "base_url"};
+    const Json::object_t* call = kwargs.is_object() ? &kwargs.get_ref<const Json::object_t&>() : nullptr;
+    auto call_value = [call](const std::string& key) -> const Json* {
+        if (!call || key == "cache") return nullptr;
+        auto it = call->find(key);
+        return it == call->end() ? nullptr : &it->second;
+    };
 
-    Json merged = kwargs_;
-    if (kwargs.is_object())
-        for (auto it = kwargs.begin(); it != kwargs.end(); ++it) {
-            if (it.key() == "cache") {
-                out.cache = pyfmt::truthy(it.value());
-                continue;
-            }
-            merged[it.key()] = it.value();
-        }
-    warn_zero_temp_rollout(find(merged, "temperature"), find(merged, "rollout_id"));
-    if (auto* r = find(merged, "rollout_id"); r && r->is_null()) merged.erase("rollout_id");
-
+    // The request is written in one pass, in the order of Python's `{"model", "messages", **{**self.kwargs,
+    // **kwargs}}`: the LM's kwargs with the call's values over them, then the call's new keys. Appending to the
+    // member vector directly skips a merged copy and a key search per member (the keys are distinct already).
     Json& req = out.request;
     req = Json::object();
+    auto& members = req.get_ref<Json::object_t&>();
     // Sized once: growing an ordered_json object copies its values (the messages) instead of moving them.
-    req.get_ref<Json::object_t&>().reserve(merged.size() + 3);
-    req["model"] = model_;
+    members.reserve(kwargs_.size() + (call ? call->size() : 0) + 3);
+    members.emplace_back("model", model_);
     if (use_developer_role_ && model_type_ == "responses")
         for (auto& m : messages)
             if (m.is_object() && m.value("role", Json()) == "system") m["role"] = "developer";
-    req["messages"] = std::move(messages);
-    for (auto it = merged.begin(); it != merged.end(); ++it) {
-        if (it.key() == "model" || it.key() == "messages")
-            throw TypeError("LM call got multiple values for '" + it.key() + "'");
-        req[it.key()] = std::move(it.value());
+    members.emplace_back("messages", std::move(messages));
+    const std::string* repeated = nullptr;  // reported after the rollout warning, as Python's order has it
+    auto add = [&](const std::string& key, const Json& value) {
+        if (key == "model" || key == "messages") {
+            if (!repeated) repeated = &key;
+            return;
+        }
+        members.emplace_back(key, value);
+    };
+    for (const auto& [key, own] : kwargs_.get_ref<const Json::object_t&>()) {
+        const Json* over = call_value(key);
+        add(key, over ? *over : own);
     }
+    if (call)
+        for (const auto& [key, value] : *call) {
+            if (key == "cache") {
+                out.cache = pyfmt::truthy(value);
+                continue;
+            }
+            if (!kwargs_.contains(key)) add(key, value);
+        }
+    warn_zero_temp_rollout(find(req, "temperature"), find(req, "rollout_id"));
+    if (repeated) throw TypeError("LM call got multiple values for '" + *repeated + "'");
+    if (auto* r = find(req, "rollout_id"); r && r->is_null()) req.erase("rollout_id");
     req["_fn_identifier"] = fn_identifier(model_type_, async_call);
     return out;
 }

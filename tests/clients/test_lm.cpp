@@ -151,6 +151,25 @@ TEST(LM, DeveloperRoleForResponses) {
     EXPECT_EQ(LM("m", {.use_developer_role = true}).build_request(messages).request["messages"][0]["role"], "system");
 }
 
+TEST(LM, BuildRequestKeepsTheLMsKeyOrderWithCallOverrides) {
+    // Python: {"model", "messages", **{**self.kwargs, **kwargs}}: an overridden key keeps its place, new keys follow
+    // in the call's order, `cache` is never sent, and a null rollout_id from either side drops the key.
+    LM lm("m", {.temperature = 0.2, .rollout_id = 7, .kwargs = {{"top_p", 0.9}, {"n", 1}}});
+    auto r = lm.build_request(user("hi"), {{"stop", "x"}, {"n", 2}, {"cache", true}, {"seed", 5}, {"temperature", 1.0}});
+    EXPECT_EQ(r.request.dump(),
+              R"({"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1.0,"max_tokens":null,)"
+              R"("rollout_id":7,"top_p":0.9,"n":2,"stop":"x","seed":5,"_fn_identifier":"dspy.clients.lm.litellm_completion"})");
+    EXPECT_TRUE(r.cache);
+    EXPECT_FALSE(lm.build_request(user("hi"), {{"rollout_id", nullptr}}).request.contains("rollout_id"));
+    EXPECT_EQ(lm.build_request(user("hi"), Json()).request.dump(), lm.build_request(user("hi")).request.dump());
+    try {
+        (void)lm.build_request(user("hi"), {{"n", 3}, {"messages", Json::array()}});
+        ADD_FAILURE() << "a repeated 'messages' must be refused";
+    } catch (const TypeError& e) {
+        EXPECT_NE(std::string(e.what()).find("'messages'"), std::string::npos) << e.what();
+    }
+}
+
 TEST(LM, BuildRequestRejectsBadCalls) {
     LM lm("m");
     EXPECT_THROW((void)lm.build_request(Json::array()), ValueError);
