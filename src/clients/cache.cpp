@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "clients/cache_members.hpp"
 #include "dspy/utils/exceptions.hpp"
 #include "utils/pyfmt.hpp"
 
@@ -48,16 +49,33 @@ std::string sha256_hex(std::string_view data) {
     return out;
 }
 
-std::string cache_key(const Json& request, std::span<const std::string> ignored) {
-    // The canonical text only lives until it is hashed: a per-thread buffer keeps its capacity between calls,
-    // except after an unusually large request (that memory is handed back).
+namespace {
+
+// The canonical text only lives until it is hashed: a per-thread buffer keeps its capacity between calls, except
+// after an unusually large request (that memory is handed back). `write` must not compute a key itself.
+template <class Write>
+std::string hash_canonical(Write&& write) {
     constexpr size_t kKeepCapacity = 64 * 1024;
     thread_local std::string text;
     text.clear();
-    append_canonical(text, request, ignored);
+    write(text);
     std::string key = sha256_hex(text);
     if (text.capacity() > kKeepCapacity) std::string().swap(text);
     return key;
 }
+
+}  // namespace
+
+std::string cache_key(const Json& request, std::span<const std::string> ignored) {
+    return hash_canonical([&](std::string& text) { append_canonical(text, request, ignored); });
+}
+
+namespace detail {
+
+std::string cache_key_of_members(std::span<pyfmt::OrjsonMember> members) {
+    return hash_canonical([&](std::string& text) { pyfmt::append_orjson_sorted(text, members); });
+}
+
+}  // namespace detail
 
 }  // namespace dspy

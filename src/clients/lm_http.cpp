@@ -257,10 +257,12 @@ LMResponse response_from(const Json& resp, bool cache_hit) {
 }  // namespace
 
 Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kwargs) {
-    LMCallRequest call = build_request(messages_to_json(messages), kwargs, !sync);
-    const Json& req = call.request;
+    // The key first: a memory-cache hit needs nothing else, so the request Json is only built to be sent.
+    const LMCallKey call = call_key(messages, kwargs, !sync, /*always=*/false);
 
     auto fetch = [&]() -> Task<Json> {
+        const LMCallRequest built = build_request(messages_to_json(messages), kwargs, !sync);
+        const Json& req = built.request;
         const std::string api_key = string_of(req, "api_key");
         std::string api_base = string_of(req, "api_base");
         if (api_base.empty()) api_base = string_of(req, "base_url");
@@ -291,7 +293,7 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
     bool hit = false;
     if (call.cache) {
         std::shared_ptr<Cache> c = dspy::cache();
-        const std::string key = call.key();
+        const std::string& key = call.key;
         if (auto cached = c->get_shared(key)) {
             resp = std::move(cached);
             hit = true;

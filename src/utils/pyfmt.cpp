@@ -78,11 +78,7 @@ void append_orjson_float(std::string& out, double v) {
     }
 }
 
-// One member of an object being written with sorted keys.
-struct Member {
-    std::string_view key;
-    const Json* value;
-};
+using Member = OrjsonMember;
 
 // Code-point order equals byte order of UTF-8, which is what string_view compares (as unsigned char).
 // Insertion sort for the few keys requests have (stable, no allocation); stable_sort beyond.
@@ -91,7 +87,8 @@ void sort_members(Member* first, Member* last) {
         std::stable_sort(first, last, [](const Member& a, const Member& b) { return a.key < b.key; });
         return;
     }
-    for (Member* i = first + 1 < last ? first + 1 : last; i < last; ++i) {
+    if (last - first < 2) return;
+    for (Member* i = first + 1; i < last; ++i) {
         Member m = *i;
         Member* j = i;
         for (; j > first && m.key < (j - 1)->key; --j) *j = *(j - 1);
@@ -231,7 +228,12 @@ void orjson_members(std::string& out, const Member* first, const Member* last, b
         orjson_newline(out, indent2, level + 1);
         append_json_string(out, m->key);
         out += indent2 ? ": " : ":";
-        orjson_rec(out, *m->value, indent2, sort_keys, level + 1);
+        if (m->value)
+            orjson_rec(out, *m->value, indent2, sort_keys, level + 1);
+        else if (m->write)
+            m->write(out, m->ctx);
+        else
+            append_json_string(out, m->text);
     }
     orjson_newline(out, indent2, level);
     out += '}';
@@ -251,7 +253,8 @@ void orjson_sorted_object(std::string& out, const Json::object_t& obj, std::span
     }
     size_t n = 0;
     for (const auto& [key, value] : obj)
-        if (skip.empty() || std::find(skip.begin(), skip.end(), key) == skip.end()) items[n++] = {key, &value};
+        if (skip.empty() || std::find(skip.begin(), skip.end(), key) == skip.end())
+            items[n++] = Member{.key = key, .value = &value};
     sort_members(items, items + n);
     orjson_members(out, items, items + n, indent2, true, level);
 }
@@ -459,6 +462,11 @@ void append_orjson(std::string& out, const Json& v, bool indent2, bool sort_keys
 
 void append_orjson_sorted_without(std::string& out, const Json& object, std::span<const std::string> skip) {
     orjson_sorted_object(out, object.get_ref<const Json::object_t&>(), skip, false, 0);
+}
+
+void append_orjson_sorted(std::string& out, std::span<OrjsonMember> members) {
+    sort_members(members.data(), members.data() + members.size());
+    orjson_members(out, members.data(), members.data() + members.size(), false, true, 0);
 }
 
 std::string repr_str(std::string_view s) {
