@@ -333,7 +333,7 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
     if (const Json* choices = find(*resp, "choices"); choices && choices->is_array())
         for (const auto& choice : *choices)
             if (const Json* reason = choice.is_object() ? find(choice, "finish_reason") : nullptr;
-                reason && *reason == "length") {
+                reason && reason->is_string() && reason->get_ref<const std::string&>() == "length") {
                 const Json* max_tokens = find(kwargs_, "max_tokens");
                 if (!max_tokens) max_tokens = find(kwargs_, "max_completion_tokens");
                 std::cerr << "dspy WARNING: LM response was truncated due to exceeding max_tokens="
