@@ -35,10 +35,12 @@ const Json* find(const Json& obj, std::string_view key) {
 void warn(const std::string& message) { std::cerr << "dspy WARNING: " << message << '\n'; }
 
 std::string_view fn_identifier(const std::string& model_type, bool async_call) {
-    if (model_type == "chat") return async_call ? "dspy.clients.lm.alitellm_completion" : "dspy.clients.lm.litellm_completion";
+    if (model_type == "chat")
+        return async_call ? "dspy.clients.lm.alitellm_completion" : "dspy.clients.lm.litellm_completion";
     if (model_type == "text")
         return async_call ? "dspy.clients.lm.alitellm_text_completion" : "dspy.clients.lm.litellm_text_completion";
-    return async_call ? "dspy.clients.lm.alitellm_responses_completion" : "dspy.clients.lm.litellm_responses_completion";
+    return async_call ? "dspy.clients.lm.alitellm_responses_completion"
+                      : "dspy.clients.lm.litellm_responses_completion";
 }
 
 // The request keys DSPy's LM leaves out of a cache key (credentials and where the provider is).

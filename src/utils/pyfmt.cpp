@@ -241,8 +241,8 @@ void orjson_members(std::string& out, const Member* first, const Member* last, b
 
 // orjson of an object whose keys are sorted, leaving out the top-level keys in `skip`. The members sit on the
 // stack for the usual handful of keys: a cache key writes one such object per request and per message.
-void orjson_sorted_object(std::string& out, const Json::object_t& obj, std::span<const std::string> skip,
-                          bool indent2, int level) {
+void orjson_sorted_object(std::string& out, const Json::object_t& obj, std::span<const std::string> skip, bool indent2,
+                          int level) {
     constexpr size_t kSmall = 16;
     Member small[kSmall];
     std::vector<Member> large;
