@@ -204,6 +204,5 @@ void BM_LMForwardMemoryHit(benchmark::State& state) {
         auto r = lm.forward(probe_messages(), kwargs);
         benchmark::DoNotOptimize(r);
     }
-    dspy::configure_cache();
 }
 BENCHMARK(BM_LMForwardMemoryHit);
