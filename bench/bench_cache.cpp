@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dspy/clients/lm.hpp"
 #include "dspy/clients/response_cache.hpp"
 
 namespace {
@@ -166,3 +167,52 @@ void BM_PutCommitted(benchmark::State& state) {
 BENCHMARK(BM_PutCommitted);
 
 }  // namespace
+
+// The pieces of one LM memory-cache hit (dspy-bench's cache_hit_us): the key of a one-message request, and a
+// whole sync LM::forward answered from memory.
+const dspy::Messages& probe_messages() {
+    static const dspy::Messages msgs = {{"user", "cache-hit probe"}};
+    return msgs;
+}
+
+void BM_LMRequestKey(benchmark::State& state) {
+    dspy::LM lm("openai/mock", {.api_base = "http://127.0.0.1:9"});
+    const auto call = lm.build_request(dspy::messages_to_json(probe_messages()));
+    for (auto _ : state) {
+        auto k = call.key();
+        benchmark::DoNotOptimize(k);
+    }
+}
+BENCHMARK(BM_LMRequestKey);
+
+void BM_LMRequestKeyFromParts(benchmark::State& state) {
+    dspy::LM lm("openai/mock", {.api_base = "http://127.0.0.1:9"});
+    const dspy::Json kwargs = dspy::Json::object();
+    for (auto _ : state) {
+        auto k = lm.request_key(probe_messages(), kwargs);  // what a cache hit computes: no request Json
+        benchmark::DoNotOptimize(k);
+    }
+}
+BENCHMARK(BM_LMRequestKeyFromParts);
+
+void BM_LMBuildRequest(benchmark::State& state) {
+    dspy::LM lm("openai/mock", {.api_base = "http://127.0.0.1:9"});
+    const dspy::Json kwargs = dspy::Json::object();
+    for (auto _ : state) {
+        auto call = lm.build_request(dspy::messages_to_json(probe_messages()), kwargs);
+        benchmark::DoNotOptimize(call);
+    }
+}
+BENCHMARK(BM_LMBuildRequest);
+
+void BM_LMForwardMemoryHit(benchmark::State& state) {
+    dspy::configure_cache({.enable_disk_cache = false});
+    dspy::LM lm("openai/mock", {.api_base = "http://127.0.0.1:9"});  // never contacted: every call is a hit
+    dspy::cache()->put(lm.build_request(dspy::messages_to_json(probe_messages())).key(), sample_response());
+    const dspy::Json kwargs = dspy::Json::object();
+    for (auto _ : state) {
+        auto r = lm.forward(probe_messages(), kwargs);
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_LMForwardMemoryHit);

@@ -83,8 +83,17 @@ Json outputs_json(const std::vector<LMOutput>& outs) {
 }  // namespace
 
 Json messages_to_json(const Messages& messages) {
+    // Built member by member: an initializer list would copy each string twice (it is on every LM call's path).
     Json out = Json::array();
-    for (const auto& m : messages) out.push_back(Json{{"role", m.role}, {"content", m.content}});
+    auto& items = out.get_ref<Json::array_t&>();
+    items.reserve(messages.size());
+    for (const auto& m : messages) {
+        Json& message = items.emplace_back(Json::value_t::object);
+        auto& members = message.get_ref<Json::object_t&>();
+        members.reserve(2);
+        members.emplace_back("role", m.role);
+        members.emplace_back("content", m.content);
+    }
     return out;
 }
 

@@ -2,10 +2,9 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <memory>
-#include <vector>
 
+#include "clients/cache_members.hpp"
 #include "dspy/utils/exceptions.hpp"
 #include "utils/pyfmt.hpp"
 
@@ -17,21 +16,7 @@ void append_canonical(std::string& out, const Json& request, std::span<const std
     if (!request.is_object())
         throw TypeError(std::string("a cache key needs a request object, got ") + request.type_name());
     // Skipping the ignored keys while writing avoids copying the request (the messages are most of it).
-    std::vector<Json::const_iterator> items;
-    items.reserve(request.size());
-    for (auto it = request.begin(); it != request.end(); ++it)
-        if (std::find(ignored.begin(), ignored.end(), it.key()) == ignored.end()) items.push_back(it);
-    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.key() < b.key(); });
-    out += '{';
-    bool first = true;
-    for (const auto& it : items) {
-        if (!first) out += ',';
-        first = false;
-        pyfmt::append_json_string(out, it.key());
-        out += ':';
-        pyfmt::append_orjson(out, it.value(), false, true);
-    }
-    out += '}';
+    pyfmt::append_orjson_sorted_without(out, request, ignored);
 }
 
 }  // namespace
@@ -64,8 +49,33 @@ std::string sha256_hex(std::string_view data) {
     return out;
 }
 
-std::string cache_key(const Json& request, std::span<const std::string> ignored) {
-    return sha256_hex(canonical_request_json(request, ignored));
+namespace {
+
+// The canonical text only lives until it is hashed: a per-thread buffer keeps its capacity between calls, except
+// after an unusually large request (that memory is handed back). `write` must not compute a key itself.
+template <class Write>
+std::string hash_canonical(Write&& write) {
+    constexpr size_t kKeepCapacity = 64 * 1024;
+    thread_local std::string text;
+    text.clear();
+    write(text);
+    std::string key = sha256_hex(text);
+    if (text.capacity() > kKeepCapacity) std::string().swap(text);
+    return key;
 }
+
+}  // namespace
+
+std::string cache_key(const Json& request, std::span<const std::string> ignored) {
+    return hash_canonical([&](std::string& text) { append_canonical(text, request, ignored); });
+}
+
+namespace detail {
+
+std::string cache_key_of_members(std::span<pyfmt::OrjsonMember> members) {
+    return hash_canonical([&](std::string& text) { pyfmt::append_orjson_sorted(text, members); });
+}
+
+}  // namespace detail
 
 }  // namespace dspy

@@ -1,9 +1,11 @@
 #include "dspy/clients/lm.hpp"
 #include "utils/pyfmt.hpp"
 
+#include <algorithm>
 #include <array>
 #include <iostream>
 
+#include "clients/cache_members.hpp"
 #include "dspy/clients/cache.hpp"
 #include "dspy/utils/exceptions.hpp"
 
@@ -32,17 +34,49 @@ const Json* find(const Json& obj, std::string_view key) {
 
 void warn(const std::string& message) { std::cerr << "dspy WARNING: " << message << '\n'; }
 
-std::string fn_identifier(const std::string& model_type, bool async_call) {
-    std::string out = "dspy.clients.lm.";
-    if (async_call) out += 'a';
+std::string_view fn_identifier(const std::string& model_type, bool async_call) {
     if (model_type == "chat")
-        out += "litellm_completion";
-    else if (model_type == "text")
-        out += "litellm_text_completion";
-    else
-        out += "litellm_responses_completion";
-    return out;
+        return async_call ? "dspy.clients.lm.alitellm_completion" : "dspy.clients.lm.litellm_completion";
+    if (model_type == "text")
+        return async_call ? "dspy.clients.lm.alitellm_text_completion" : "dspy.clients.lm.litellm_text_completion";
+    return async_call ? "dspy.clients.lm.alitellm_responses_completion"
+                      : "dspy.clients.lm.litellm_responses_completion";
 }
+
+// The request keys DSPy's LM leaves out of a cache key (credentials and where the provider is).
+constexpr std::array<std::string_view, 3> kIgnoredForKey = {"api_key", "api_base", "base_url"};
+
+bool ignored_for_key(std::string_view key) {
+    return std::find(kIgnoredForKey.begin(), kIgnoredForKey.end(), key) != kIgnoredForKey.end();
+}
+
+void check_call_kwargs(const Json& kwargs) {
+    if (!kwargs.is_null() && !kwargs.is_object())
+        throw TypeError(std::string("LM call kwargs must be an object, got ") + kwargs.type_name());
+}
+
+constexpr const char* kNoMessages = "LM call without messages: pass at least one message or a prompt";
+
+// The messages of a call as messages_to_json() and orjson with sorted keys write them, for request_key.
+struct MessagesText {
+    const Messages* messages;
+    bool system_as_developer;
+    static void write(std::string& out, const void* ctx) {
+        const auto* self = static_cast<const MessagesText*>(ctx);
+        out += '[';
+        bool first = true;
+        for (const auto& m : *self->messages) {
+            if (!first) out += ',';
+            first = false;
+            out += "{\"content\":";
+            pyfmt::append_json_string(out, m.content);
+            out += ",\"role\":";
+            pyfmt::append_json_string(out, self->system_as_developer && m.role == "system" ? "developer" : m.role);
+            out += '}';
+        }
+        out += ']';
+    }
+};
 
 // The pieces of `LMOptions` as the keyword dict Python would receive, in a fixed order.
 Json options_to_kwargs(const LMOptions& o) {
@@ -253,43 +287,98 @@ void LM::warn_zero_temp_rollout(const Json* temperature, const Json* rollout_id)
         warn("rollout_id has no effect when temperature=0; set temperature>0 to bypass the cache.");
 }
 
-LMCallRequest LM::build_request(Json messages, const Json& kwargs, bool async_call) const {
-    if (!messages.is_array()) throw TypeError(std::string("LM messages must be a list, got ") + messages.type_name());
-    if (messages.empty()) throw ValueError("LM call without messages: pass at least one message or a prompt");
-    if (!kwargs.is_null() && !kwargs.is_object())
-        throw TypeError(std::string("LM call kwargs must be an object, got ") + kwargs.type_name());
-
-    LMCallRequest out;
-    out.cache = cache_;
-    out.ignored = {"api_key", "api_base", "base_url"};
-
-    Json merged = kwargs_;
-    if (kwargs.is_object())
-        for (auto it = kwargs.begin(); it != kwargs.end(); ++it) {
-            if (it.key() == "cache") {
-                out.cache = pyfmt::truthy(it.value());
+template <class Add>
+bool LM::merge_call_kwargs(const Json& kwargs, Add&& add) const {
+    const Json::object_t* call = kwargs.is_object() ? &kwargs.get_ref<const Json::object_t&>() : nullptr;
+    bool cache = cache_;
+    const std::string* repeated = nullptr;  // reported after the rollout warning, as Python's order has it
+    const Json* temperature = nullptr;
+    const Json* rollout_id = nullptr;
+    auto emit = [&](const std::string& key, const Json& value) {
+        if (key == "model" || key == "messages") {
+            if (!repeated) repeated = &key;
+            return;
+        }
+        if (key == "temperature") temperature = &value;
+        if (key == "rollout_id") {
+            rollout_id = &value;
+            if (value.is_null()) return;
+        }
+        add(key, value);
+    };
+    // The LM's kwargs with the call's values over them, then the call's new keys; the keys are distinct already.
+    for (const auto& [key, own] : kwargs_.get_ref<const Json::object_t&>()) {
+        const Json* value = &own;
+        if (call && key != "cache")
+            if (auto it = call->find(key); it != call->end()) value = &it->second;
+        emit(key, *value);
+    }
+    if (call)
+        for (const auto& [key, value] : *call) {
+            if (key == "cache") {
+                cache = pyfmt::truthy(value);
                 continue;
             }
-            merged[it.key()] = it.value();
+            if (!kwargs_.contains(key)) emit(key, value);
         }
-    warn_zero_temp_rollout(find(merged, "temperature"), find(merged, "rollout_id"));
-    if (auto* r = find(merged, "rollout_id"); r && r->is_null()) merged.erase("rollout_id");
+    warn_zero_temp_rollout(temperature, rollout_id);
+    if (repeated) throw TypeError("LM call got multiple values for '" + *repeated + "'");
+    return cache;
+}
 
+LMCallRequest LM::build_request(Json messages, const Json& kwargs, bool async_call) const {
+    if (!messages.is_array()) throw TypeError(std::string("LM messages must be a list, got ") + messages.type_name());
+    if (messages.empty()) throw ValueError(kNoMessages);
+    check_call_kwargs(kwargs);
+
+    LMCallRequest out;
+    out.ignored.assign(kIgnoredForKey.begin(), kIgnoredForKey.end());
+    // Written in one pass in the order of Python's `{"model", "messages", **merged}`, appending to the member
+    // vector directly (no merged copy, no key search per member).
     Json& req = out.request;
     req = Json::object();
+    auto& members = req.get_ref<Json::object_t&>();
     // Sized once: growing an ordered_json object copies its values (the messages) instead of moving them.
-    req.get_ref<Json::object_t&>().reserve(merged.size() + 3);
-    req["model"] = model_;
-    if (use_developer_role_ && model_type_ == "responses")
+    members.reserve(kwargs_.size() + (kwargs.is_object() ? kwargs.size() : 0) + 3);
+    members.emplace_back("model", model_);
+    if (system_as_developer())
         for (auto& m : messages)
             if (m.is_object() && m.value("role", Json()) == "system") m["role"] = "developer";
-    req["messages"] = std::move(messages);
-    for (auto it = merged.begin(); it != merged.end(); ++it) {
-        if (it.key() == "model" || it.key() == "messages")
-            throw TypeError("LM call got multiple values for '" + it.key() + "'");
-        req[it.key()] = std::move(it.value());
+    members.emplace_back("messages", std::move(messages));
+    out.cache = merge_call_kwargs(kwargs, [&](const std::string& key, const Json& value) {
+        members.emplace_back(key, value);
+    });
+    req["_fn_identifier"] = std::string(fn_identifier(model_type_, async_call));  // in place if the kwargs had one
+    return out;
+}
+
+LMCallKey LM::request_key(const Messages& messages, const Json& kwargs, bool async_call) const {
+    return call_key(messages, kwargs, async_call, true);
+}
+
+LMCallKey LM::call_key(const Messages& messages, const Json& kwargs, bool async_call, bool always) const {
+    if (messages.empty()) throw ValueError(kNoMessages);
+    check_call_kwargs(kwargs);
+    // The members of the request build_request would make, minus the ignored keys, on the stack for the usual
+    // handful; the sorted writer hashes them without a Json being built (or destroyed).
+    constexpr size_t kSmall = 16;
+    pyfmt::OrjsonMember small[kSmall];
+    std::vector<pyfmt::OrjsonMember> large;
+    pyfmt::OrjsonMember* items = small;
+    if (const size_t most = kwargs_.size() + (kwargs.is_object() ? kwargs.size() : 0) + 3; most > kSmall) {
+        large.resize(most);
+        items = large.data();
     }
-    req["_fn_identifier"] = fn_identifier(model_type_, async_call);
+    size_t n = 0;
+    const MessagesText text{&messages, system_as_developer()};
+    items[n++] = {.key = "model", .text = model_};
+    items[n++] = {.key = "messages", .write = &MessagesText::write, .ctx = &text};
+    LMCallKey out;
+    out.cache = merge_call_kwargs(kwargs, [&](const std::string& key, const Json& value) {
+        if (key != "_fn_identifier" && !ignored_for_key(key)) items[n++] = {.key = key, .value = &value};
+    });
+    items[n++] = {.key = "_fn_identifier", .text = fn_identifier(model_type_, async_call)};
+    if (out.cache || always) out.key = detail::cache_key_of_members({items, n});
     return out;
 }
 

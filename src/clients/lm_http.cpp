@@ -283,17 +283,17 @@ Task<Json> fetch_response(bool sync, const std::string& model, const Json& req, 
 }  // namespace
 
 Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kwargs) {
-    LMCallRequest call = build_request(messages_to_json(messages), kwargs, !sync);
+    // The key first: a memory-cache hit needs nothing else, so the request Json is only built to be sent.
+    const LMCallKey call = call_key(messages, kwargs, !sync, /*always=*/false);
 
     // The response is shared, never deep-copied: a memory-cache hit reads the cached (immutable) value in place.
     std::shared_ptr<const Json> resp;
     bool hit = false;
     std::shared_ptr<Cache> c;
-    std::string key;
+    const std::string& key = call.key;
     bool leader = false;  // this call fetches for every caller of the same key, and publishes the result
     if (call.cache) {
         c = dspy::cache();
-        key = call.key();
         if (auto cached = c->get_shared(key)) {
             resp = std::move(cached);
             hit = true;
@@ -317,7 +317,8 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
         std::exception_ptr error;
         Json fetched;
         try {
-            fetched = co_await fetch_response(sync, model_, call.request, num_retries_);
+            const LMCallRequest built = build_request(messages_to_json(messages), kwargs, !sync);
+            fetched = co_await fetch_response(sync, model_, built.request, num_retries_);
         } catch (...) {
             error = std::current_exception();
         }
@@ -335,7 +336,7 @@ Task<LMResponse> LM::request(bool sync, const Messages& messages, const Json& kw
     if (const Json* choices = find(*resp, "choices"); choices && choices->is_array())
         for (const auto& choice : *choices)
             if (const Json* reason = choice.is_object() ? find(choice, "finish_reason") : nullptr;
-                reason && *reason == "length") {
+                reason && reason->is_string() && reason->get_ref<const std::string&>() == "length") {
                 const Json* max_tokens = find(kwargs_, "max_tokens");
                 if (!max_tokens) max_tokens = find(kwargs_, "max_completion_tokens");
                 std::cerr << "dspy WARNING: LM response was truncated due to exceeding max_tokens="

@@ -1,6 +1,7 @@
 #include "utils/pyfmt.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -10,11 +11,13 @@ namespace dspy::pyfmt {
 namespace {
 
 // Shortest round-trip digits of |v| and the position of the decimal point relative to them
-// (value = 0.d1d2d3... * 10^decpt).
+// (value = 0.d1d2d3... * 10^decpt). A fixed buffer: cache keys format every float of a request.
 struct Digits {
-    std::string digits;
+    char digits[24];
+    int n = 0;
     int decpt = 0;
     bool negative = false;
+    [[nodiscard]] std::string_view view() const { return {digits, static_cast<size_t>(n)}; }
 };
 
 Digits shortest(double v) {
@@ -29,12 +32,68 @@ Digits shortest(double v) {
     }
     size_t e = s.find('e');
     for (; i < e; ++i)
-        if (s[i] != '.') d.digits.push_back(s[i]);
+        if (s[i] != '.') d.digits[d.n++] = s[i];
     int exp = 0;
     std::from_chars(s.data() + e + 1 + (s[e + 1] == '+' ? 1 : 0), s.data() + s.size(), exp);
     d.decpt = exp + 1;
-    while (d.digits.size() > 1 && d.digits.back() == '0') d.digits.pop_back();
+    while (d.n > 1 && d.digits[d.n - 1] == '0') --d.n;
     return d;
+}
+
+template <class Int>
+void append_int(std::string& out, Int v) {
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, static_cast<size_t>(res.ptr - buf));
+}
+
+// orjson / ryu float text, appended.
+void append_orjson_float(std::string& out, double v) {
+    const Digits d = shortest(v);
+    if (d.negative) out += '-';
+    const std::string_view digits = d.view();
+    const int n = d.n;
+    const int kk = d.decpt;
+    const int k = kk - n;
+    if (k >= 0 && kk <= 16) {
+        out += digits;
+        out.append(static_cast<size_t>(k), '0');
+        out += ".0";
+    } else if (kk > 0 && kk <= 16) {
+        out += digits.substr(0, static_cast<size_t>(kk));
+        out += '.';
+        out += digits.substr(static_cast<size_t>(kk));
+    } else if (kk > -5 && kk <= 0) {
+        out += "0.";
+        out.append(static_cast<size_t>(-kk), '0');
+        out += digits;
+    } else {
+        out += digits[0];
+        if (n > 1) {
+            out += '.';
+            out += digits.substr(1);
+        }
+        out += 'e';
+        append_int(out, kk - 1);
+    }
+}
+
+using Member = OrjsonMember;
+
+// Code-point order equals byte order of UTF-8, which is what string_view compares (as unsigned char).
+// Insertion sort for the few keys requests have (stable, no allocation); stable_sort beyond.
+void sort_members(Member* first, Member* last) {
+    if (last - first > 16) {
+        std::stable_sort(first, last, [](const Member& a, const Member& b) { return a.key < b.key; });
+        return;
+    }
+    if (last - first < 2) return;
+    for (Member* i = first + 1; i < last; ++i) {
+        Member m = *i;
+        Member* j = i;
+        for (; j > first && m.key < (j - 1)->key; --j) *j = *(j - 1);
+        *j = m;
+    }
 }
 
 // Decodes one UTF-8 code point at s[i]; advances i. Invalid bytes decode as themselves (Latin-1).
@@ -71,6 +130,14 @@ void hex(std::string& out, unsigned v, int width) {
     std::snprintf(buf, sizeof buf, "%0*x", width, v);
     out += buf;
 }
+
+// The bytes json.dumps(ensure_ascii=False) and orjson escape: control characters, '"' and '\\'.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<size_t>(c)] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+}();
 
 void dumps_rec(std::string& out, const Json& v, int indent, int level) {
     switch (v.type()) {
@@ -140,35 +207,81 @@ void dumps_rec(std::string& out, const Json& v, int indent, int level) {
     }
 }
 
+void orjson_rec(std::string& out, const Json& v, bool indent2, bool sort_keys, int level);
+
+void orjson_newline(std::string& out, bool indent2, int level) {
+    if (!indent2) return;
+    out += '\n';
+    out.append(static_cast<size_t>(2 * level), ' ');
+}
+
+// The members of an object in orjson's way; `first..last` are already in the order to write.
+void orjson_members(std::string& out, const Member* first, const Member* last, bool indent2, bool sort_keys,
+                    int level) {
+    if (first == last) {
+        out += "{}";
+        return;
+    }
+    out += '{';
+    for (const Member* m = first; m != last; ++m) {
+        if (m != first) out += ',';
+        orjson_newline(out, indent2, level + 1);
+        append_json_string(out, m->key);
+        out += indent2 ? ": " : ":";
+        if (m->value)
+            orjson_rec(out, *m->value, indent2, sort_keys, level + 1);
+        else if (m->write)
+            m->write(out, m->ctx);
+        else
+            append_json_string(out, m->text);
+    }
+    orjson_newline(out, indent2, level);
+    out += '}';
+}
+
+// orjson of an object whose keys are sorted, leaving out the top-level keys in `skip`. The members sit on the
+// stack for the usual handful of keys: a cache key writes one such object per request and per message.
+void orjson_sorted_object(std::string& out, const Json::object_t& obj, std::span<const std::string> skip, bool indent2,
+                          int level) {
+    constexpr size_t kSmall = 16;
+    Member small[kSmall];
+    std::vector<Member> large;
+    Member* items = small;
+    if (obj.size() > kSmall) {
+        large.resize(obj.size());
+        items = large.data();
+    }
+    size_t n = 0;
+    for (const auto& [key, value] : obj)
+        if (skip.empty() || std::find(skip.begin(), skip.end(), key) == skip.end())
+            items[n++] = Member{.key = key, .value = &value};
+    sort_members(items, items + n);
+    orjson_members(out, items, items + n, indent2, true, level);
+}
+
 void orjson_rec(std::string& out, const Json& v, bool indent2, bool sort_keys, int level) {
-    auto newline = [&](int lvl) {
-        if (!indent2) return;
-        out += '\n';
-        out.append(static_cast<size_t>(2 * lvl), ' ');
-    };
     switch (v.type()) {
         case Json::value_t::object: {
-            if (v.empty()) {
+            const auto& obj = v.get_ref<const Json::object_t&>();
+            if (sort_keys) {
+                orjson_sorted_object(out, obj, {}, indent2, level);
+                return;
+            }
+            if (obj.empty()) {
                 out += "{}";
                 return;
             }
-            std::vector<Json::const_iterator> items;
-            for (auto it = v.begin(); it != v.end(); ++it) items.push_back(it);
-            // Code-point order equals byte order of UTF-8, which is what std::string compares.
-            if (sort_keys)
-                std::stable_sort(items.begin(), items.end(),
-                                 [](const auto& a, const auto& b) { return a.key() < b.key(); });
             out += '{';
             bool first = true;
-            for (const auto& it : items) {
+            for (const auto& [key, value] : obj) {
                 if (!first) out += ',';
                 first = false;
-                newline(level + 1);
-                append_json_string(out, it.key());
+                orjson_newline(out, indent2, level + 1);
+                append_json_string(out, key);
                 out += indent2 ? ": " : ":";
-                orjson_rec(out, it.value(), indent2, sort_keys, level + 1);
+                orjson_rec(out, value, indent2, sort_keys, level + 1);
             }
-            newline(level);
+            orjson_newline(out, indent2, level);
             out += '}';
             return;
         }
@@ -182,20 +295,35 @@ void orjson_rec(std::string& out, const Json& v, bool indent2, bool sort_keys, i
             for (const auto& e : v) {
                 if (!first) out += ',';
                 first = false;
-                newline(level + 1);
+                orjson_newline(out, indent2, level + 1);
                 orjson_rec(out, e, indent2, sort_keys, level + 1);
             }
-            newline(level);
+            orjson_newline(out, indent2, level);
             out += ']';
             return;
         }
         case Json::value_t::number_float: {
             double d = v.get<double>();
-            out += std::isfinite(d) ? orjson_float(d) : "null";  // orjson writes NaN/inf as null
+            if (std::isfinite(d))
+                append_orjson_float(out, d);
+            else
+                out += "null";  // orjson writes NaN/inf as null
             return;
         }
         case Json::value_t::string:
             append_json_string(out, v.get_ref<const std::string&>());
+            return;
+        case Json::value_t::null:
+            out += "null";
+            return;
+        case Json::value_t::boolean:
+            out += v.get<bool>() ? "true" : "false";
+            return;
+        case Json::value_t::number_integer:
+            append_int(out, v.get<std::int64_t>());
+            return;
+        case Json::value_t::number_unsigned:
+            append_int(out, v.get<std::uint64_t>());
             return;
         default:
             out += v.dump();
@@ -250,14 +378,15 @@ void repr_rec(std::string& out, const Json& v) {
 std::string float_repr(double v) {
     if (std::isnan(v)) return "nan";
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    Digits d = shortest(v);
+    const Digits d = shortest(v);
     std::string out = d.negative ? "-" : "";
-    const int n = static_cast<int>(d.digits.size());
+    const std::string_view digits = d.view();
+    const int n = d.n;
     if (d.decpt <= -4 || d.decpt > 16) {
-        out += d.digits[0];
+        out += digits[0];
         if (n > 1) {
             out += '.';
-            out.append(d.digits, 1);
+            out += digits.substr(1);
         }
         int e = d.decpt - 1;
         out += e < 0 ? "e-" : "e+";
@@ -267,56 +396,34 @@ std::string float_repr(double v) {
     } else if (d.decpt <= 0) {
         out += "0.";
         out.append(static_cast<size_t>(-d.decpt), '0');
-        out += d.digits;
+        out += digits;
     } else if (d.decpt >= n) {
-        out += d.digits;
+        out += digits;
         out.append(static_cast<size_t>(d.decpt - n), '0');
         out += ".0";
     } else {
-        out.append(d.digits, 0, static_cast<size_t>(d.decpt));
+        out += digits.substr(0, static_cast<size_t>(d.decpt));
         out += '.';
-        out.append(d.digits, static_cast<size_t>(d.decpt));
+        out += digits.substr(static_cast<size_t>(d.decpt));
     }
     return out;
 }
 
 std::string orjson_float(double v) {
-    Digits d = shortest(v);
-    std::string out = d.negative ? "-" : "";
-    const int n = static_cast<int>(d.digits.size());
-    const int kk = d.decpt;
-    const int k = kk - n;
-    if (k >= 0 && kk <= 16) {
-        out += d.digits;
-        out.append(static_cast<size_t>(k), '0');
-        out += ".0";
-    } else if (kk > 0 && kk <= 16) {
-        out.append(d.digits, 0, static_cast<size_t>(kk));
-        out += '.';
-        out.append(d.digits, static_cast<size_t>(kk));
-    } else if (kk > -5 && kk <= 0) {
-        out += "0.";
-        out.append(static_cast<size_t>(-kk), '0');
-        out += d.digits;
-    } else {
-        out += d.digits[0];
-        if (n > 1) {
-            out += '.';
-            out.append(d.digits, 1);
-        }
-        out += 'e';
-        out += std::to_string(kk - 1);
-    }
+    std::string out;
+    append_orjson_float(out, v);
     return out;
 }
 
 void append_json_string(std::string& out, std::string_view s) {
     // Bytes that need no escape are copied in runs: prompts and cache keys are mostly such text.
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
     out += '"';
     size_t run = 0;
     for (size_t i = 0; i < s.size(); ++i) {
         auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (!kNeedsEscape[c]) continue;
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (c) {
@@ -327,9 +434,10 @@ void append_json_string(std::string& out, std::string_view s) {
             case '\n': out += "\\n"; break;
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
-            default:
-                out += "\\u00";
-                hex(out, c, 2);
+            default: {
+                const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0x0f]};
+                out.append(esc, sizeof esc);
+            }
         }
     }
     out.append(s.data() + run, s.size() - run);
@@ -350,6 +458,15 @@ std::string orjson_dumps(const Json& v, bool indent2, bool sort_keys) {
 
 void append_orjson(std::string& out, const Json& v, bool indent2, bool sort_keys) {
     orjson_rec(out, v, indent2, sort_keys, 0);
+}
+
+void append_orjson_sorted_without(std::string& out, const Json& object, std::span<const std::string> skip) {
+    orjson_sorted_object(out, object.get_ref<const Json::object_t&>(), skip, false, 0);
+}
+
+void append_orjson_sorted(std::string& out, std::span<OrjsonMember> members) {
+    sort_members(members.data(), members.data() + members.size());
+    orjson_members(out, members.data(), members.data() + members.size(), false, true, 0);
 }
 
 std::string repr_str(std::string_view s) {

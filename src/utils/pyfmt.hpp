@@ -2,6 +2,7 @@
 // Python's and orjson's ways of writing values, which DSPy's prompts, cache keys and saved files depend on
 // byte for byte. Private to the library (tests and the golden runner include it from src/).
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,21 @@ std::string json_dumps(const Json& v, int indent = -1);
 std::string orjson_dumps(const Json& v, bool indent2 = false, bool sort_keys = false);
 /// orjson_dumps appending to `out` (no temporary string per value).
 void append_orjson(std::string& out, const Json& v, bool indent2 = false, bool sort_keys = false);
+/// Appends compact orjson.dumps(OPT_SORT_KEYS) of `object` without its top-level keys listed in `skip` (what DSPy
+/// hashes for a cache key), without copying the object. `object` must be an object.
+void append_orjson_sorted_without(std::string& out, const Json& object, std::span<const std::string> skip);
+/// One member of an object for append_orjson_sorted: the value is `*value`, else what `write(out, ctx)` appends
+/// (JSON text), else the string `text`. Lets a caller hash values it holds outside a Json without building one.
+struct OrjsonMember {
+    std::string_view key;
+    const Json* value = nullptr;
+    void (*write)(std::string& out, const void* ctx) = nullptr;
+    const void* ctx = nullptr;
+    std::string_view text{};
+};
+/// Appends compact orjson.dumps(OPT_SORT_KEYS) of the object made of `members` (which it reorders by key).
+/// Nested Json values are written with sorted keys too.
+void append_orjson_sorted(std::string& out, std::span<OrjsonMember> members);
 
 /// Python `repr()` of the value as Python would hold it (dict, list, str, int, float, bool, None).
 std::string repr(const Json& v);

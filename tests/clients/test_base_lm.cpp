@@ -112,4 +112,11 @@ TEST(BaseLM, InspectHistoryPrintsTheLastCall) {
     EXPECT_NE(global_history().size(), 0u);
 }
 
+TEST(BaseLM, MessagesToJsonKeepsRoleThenContent) {
+    const Messages messages = {{"system", "be brief"}, {"user", "hé \"q\"\n"}};
+    EXPECT_EQ(messages_to_json(messages).dump(),
+              R"([{"role":"system","content":"be brief"},{"role":"user","content":"hé \"q\"\n"}])");
+    EXPECT_EQ(messages_to_json({}), Json::array());
+}
+
 }  // namespace dspy

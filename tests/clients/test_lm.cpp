@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "dspy/utils/exceptions.hpp"
 
 namespace dspy {
@@ -149,6 +153,79 @@ TEST(LM, DeveloperRoleForResponses) {
     EXPECT_EQ(r.request["messages"][0]["role"], "developer");
     EXPECT_EQ(r.request["messages"][1]["role"], "user");
     EXPECT_EQ(LM("m", {.use_developer_role = true}).build_request(messages).request["messages"][0]["role"], "system");
+}
+
+TEST(LM, BuildRequestKeepsTheLMsKeyOrderWithCallOverrides) {
+    // Python: {"model", "messages", **{**self.kwargs, **kwargs}}: an overridden key keeps its place, new keys follow
+    // in the call's order, `cache` is never sent, and a null rollout_id from either side drops the key.
+    LM lm("m", {.temperature = 0.2, .rollout_id = 7, .kwargs = {{"top_p", 0.9}, {"n", 1}}});
+    auto r = lm.build_request(user("hi"), {{"stop", "x"}, {"n", 2}, {"cache", true}, {"seed", 5}, {"temperature", 1.0}});
+    EXPECT_EQ(r.request.dump(),
+              R"({"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1.0,"max_tokens":null,)"
+              R"("rollout_id":7,"top_p":0.9,"n":2,"stop":"x","seed":5,"_fn_identifier":"dspy.clients.lm.litellm_completion"})");
+    EXPECT_TRUE(r.cache);
+    EXPECT_FALSE(lm.build_request(user("hi"), {{"rollout_id", nullptr}}).request.contains("rollout_id"));
+    EXPECT_EQ(lm.build_request(user("hi"), Json()).request.dump(), lm.build_request(user("hi")).request.dump());
+    try {
+        (void)lm.build_request(user("hi"), {{"n", 3}, {"messages", Json::array()}});
+        ADD_FAILURE() << "a repeated 'messages' must be refused";
+    } catch (const TypeError& e) {
+        EXPECT_NE(std::string(e.what()).find("'messages'"), std::string::npos) << e.what();
+    }
+}
+
+TEST(LM, RequestKeyEqualsTheBuiltRequestsKey) {
+    // request_key hashes a call without building its request (the memory-cache hit path); it must agree with
+    // build_request(...).key() on every way the request can be shaped.
+    Json many = Json::object();
+    for (int i = 19; i >= 0; --i) many["k" + std::to_string(i)] = i % 3 == 0 ? Json(i * 0.5) : Json{{"v", i}};
+    std::vector<std::shared_ptr<LM>> lms = {
+        std::make_shared<LM>("openai/gpt-4o-mini"),
+        std::make_shared<LM>("openai/gpt-4o-mini",
+                             LMOptions{.temperature = 0.7, .max_tokens = 100, .api_key = "sk", .api_base = "http://b",
+                                       .rollout_id = 2, .kwargs = {{"base_url", "http://u"}, {"n", 1}, {"é", "ü"}}}),
+        std::make_shared<LM>("openai/o3", LMOptions{.temperature = 1.0, .max_tokens = 20000}),
+        std::make_shared<LM>("m", LMOptions{.model_type = "text"}),
+        std::make_shared<LM>("m", LMOptions{.model_type = "responses", .use_developer_role = true}),
+        std::make_shared<LM>("m", LMOptions{.cache = false, .kwargs = many}),
+    };
+    const std::vector<Json> calls = {
+        Json::object(),
+        Json(),
+        {{"cache", false}},
+        {{"cache", 1}, {"temperature", 0.0}, {"n", 2}},
+        {{"rollout_id", nullptr}},
+        {{"rollout_id", 3}, {"temperature", 0.5}},
+        {{"api_key", "x"}, {"base_url", "y"}, {"api_base", "z"}},
+        {{"stop", Json::array({"\n", "é\u0001"})}, {"response_format", {{"type", "json_object"}}}},
+        {{"_fn_identifier", "mine"}},
+        many,
+    };
+    const std::vector<Messages> conversations = {
+        {{"user", "hi"}},
+        {{"system", "be \"brief\"\n\t"}, {"user", "naïve → 😀"}, {"assistant", ""}, {"system", "again"}},
+    };
+    for (size_t l = 0; l < lms.size(); ++l)
+        for (size_t c = 0; c < calls.size(); ++c)
+            for (const auto& messages : conversations)
+                for (bool async_call : {false, true}) {
+                    SCOPED_TRACE("lm " + std::to_string(l) + ", call " + calls[c].dump() + ", async " +
+                                 std::to_string(async_call));
+                    const LM& lm = *lms[l];
+                    const auto built = lm.build_request(messages_to_json(messages), calls[c], async_call);
+                    const auto key = lm.request_key(messages, calls[c], async_call);
+                    EXPECT_EQ(key.key, built.key());
+                    EXPECT_EQ(key.cache, built.cache);
+                }
+}
+
+TEST(LM, RequestKeyRefusesWhatBuildRequestRefuses) {
+    LM lm("m");
+    const Messages hi = {{"user", "hi"}};
+    EXPECT_THROW((void)lm.request_key({}), ValueError);
+    EXPECT_THROW((void)lm.request_key(hi, Json::array()), TypeError);
+    EXPECT_THROW((void)lm.request_key(hi, {{"model", "other"}}), TypeError);
+    EXPECT_THROW((void)lm.request_key(hi, {{"n", 1}, {"messages", Json::array()}}), TypeError);
 }
 
 TEST(LM, BuildRequestRejectsBadCalls) {

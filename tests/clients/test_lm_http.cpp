@@ -118,6 +118,30 @@ TEST_F(LMHttp, CacheKeysFollowDSPyAndSecondCallHits) {
     EXPECT_EQ(mock.lm_requests(), 5);
 }
 
+TEST_F(LMHttp, MemoryHitsNeedNoProviderAndWarnOnTruncation) {
+    // Entries stored under request_key (sync and async identifiers alike) answer without any provider: the port is
+    // closed. A cached "length" finish still warns, with the LM's max_tokens.
+    LM lm("openai/mock", {.max_tokens = 7, .api_base = "http://127.0.0.1:9"});
+    const Messages msgs = ask("truncated?");
+    Json response = {{"model", "mock-1"},
+                     {"choices", Json::array({{{"index", 0},
+                                               {"message", {{"role", "assistant"}, {"content", "cut"}}},
+                                               {"finish_reason", "length"}}})}};
+    cache()->put(lm.request_key(msgs).key, response);
+    cache()->put(lm.request_key(msgs, Json::object(), /*async_call=*/true).key, response);
+    ::testing::internal::CaptureStderr();
+    const LMResponse sync = lm.forward(msgs, Json::object());
+    const LMResponse async = run(lm.aforward(msgs, Json::object()));
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    for (const LMResponse* r : {&sync, &async}) {
+        ASSERT_EQ(r->outputs.size(), 1u);
+        EXPECT_EQ(r->outputs[0].text, "cut");
+        EXPECT_TRUE(r->cache_hit);
+        EXPECT_EQ(r->response_model, "mock-1");
+    }
+    EXPECT_NE(err.find("truncated due to exceeding max_tokens=7"), std::string::npos) << err;
+}
+
 TEST_F(LMHttp, RolloutIdSeparatesCacheEntriesAndIsNotSent) {
     MockLM mock({});
     LM lm("openai/mock", {.temperature = 1.0, .api_base = mock.v1()});

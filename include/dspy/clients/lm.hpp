@@ -56,6 +56,15 @@ struct LMCallRequest {
     [[nodiscard]] std::string key() const;
 };
 
+/// What the response cache needs of a call: its key and whether it uses the cache at all.
+/// @sa dspy.clients.cache.request_cache
+struct LMCallKey {
+    /// Equal to LMCallRequest::key() of the same call. @sa dspy.clients.cache.Cache.cache_key
+    std::string key;
+    /// `cache` popped from the call kwargs, else the LM's.
+    bool cache = true;
+};
+
 /// A language model reached through an OpenAI-compatible provider. @sa dspy.LM
 class LM : public BaseLM {
 public:
@@ -96,6 +105,12 @@ public:
     [[nodiscard]] LMCallRequest build_prompt_request(std::string_view prompt, const Json& kwargs = Json::object(),
                                                      bool async_call = false) const;
 
+    /// The cache key of `lm(messages, **kwargs)` without building the request: a memory-cache hit needs nothing
+    /// else. Equal to `build_request(messages_to_json(messages), kwargs, async_call).key()`, with the same errors.
+    /// @sa dspy.clients.cache.Cache.cache_key
+    [[nodiscard]] LMCallKey request_key(const Messages& messages, const Json& kwargs = Json::object(),
+                                        bool async_call = false) const;
+
     /// Whether calls use the request cache unless a call says otherwise. @sa LM.cache
     [[nodiscard]] bool cache() const { return cache_; }
     /// Provider retries after the first failure. @sa LM.num_retries
@@ -116,6 +131,15 @@ private:
     struct FromKwargs {};
     LM(FromKwargs, std::string model, const Json& kwargs);
     void warn_zero_temp_rollout(const Json* temperature, const Json* rollout_id) const;
+    // Python's `{**self.kwargs, **kwargs}` for one call, shared by build_request and request_key: calls
+    // add(key, value) in order, leaves out `cache` (returned: whether the call uses the cache) and a null rollout_id,
+    // refuses `model`/`messages`. Defined in lm.cpp, its only user.
+    template <class Add>
+    bool merge_call_kwargs(const Json& kwargs, Add&& add) const;
+    // request_key, which leaves the key empty when the call does not use the cache unless `always`.
+    [[nodiscard]] LMCallKey call_key(const Messages& messages, const Json& kwargs, bool async_call, bool always) const;
+    // Whether `model_type="responses"` with use_developer_role sends system messages as "developer".
+    [[nodiscard]] bool system_as_developer() const { return use_developer_role_ && model_type_ == "responses"; }
 
     bool cache_ = true;
     int num_retries_ = 3;
