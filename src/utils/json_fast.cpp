@@ -1,5 +1,7 @@
 #include "utils/json_fast.hpp"
 
+#include "utils/pyfmt.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -43,24 +45,6 @@ const unsigned char* skip_plain(const unsigned char* p, const unsigned char* end
     }
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') ++p;
     return p;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 // A recursive-descent reader that gives up (returns false) on anything malformed or unusual; the caller then
@@ -249,7 +233,7 @@ private:
                         if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     }
-                    append_utf8(out, cp);
+                    pyfmt::append_utf8(out, static_cast<char32_t>(cp));
                     break;
                 }
                 default: return false;
@@ -310,8 +294,6 @@ private:
     const unsigned char* end_;
 };
 
-const char kHex[] = "0123456789abcdef";
-
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
@@ -332,19 +314,7 @@ void append_string(std::string& out, std::string_view s) {
             continue;
         }
         out.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                out += "\\u00";
-                out += kHex[c >> 4];
-                out += kHex[c & 0x0F];
-        }
+        pyfmt::append_json_escape(out, c);
         run = ++p;
     }
     out.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));

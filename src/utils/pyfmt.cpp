@@ -415,9 +415,25 @@ std::string orjson_float(double v) {
     return out;
 }
 
+void append_json_escape(std::string& out, unsigned char c) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: {
+            const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0x0f]};
+            out.append(u, sizeof u);
+        }
+    }
+}
+
 void append_json_string(std::string& out, std::string_view s) {
     // Bytes that need no escape are copied in runs: prompts and cache keys are mostly such text.
-    static constexpr char kHex[] = "0123456789abcdef";
     out.reserve(out.size() + s.size() + 2);
     out += '"';
     size_t run = 0;
@@ -426,19 +442,7 @@ void append_json_string(std::string& out, std::string_view s) {
         if (!kNeedsEscape[c]) continue;
         out.append(s.data() + run, i - run);
         run = i + 1;
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: {
-                const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0x0f]};
-                out.append(esc, sizeof esc);
-            }
-        }
+        append_json_escape(out, c);
     }
     out.append(s.data() + run, s.size() - run);
     out += '"';

@@ -18,6 +18,8 @@ std::string orjson_float(double v);
 /// Appends `"s"` with json.dumps(ensure_ascii=False) escaping (also orjson's): short escapes for `"` `\\` \b \f
 /// \n \r \t, `\u00xx` for other control characters, everything else raw.
 void append_json_string(std::string& out, std::string_view s);
+/// Appends the JSON escape of `c`, a quote, a backslash or a control character (short forms, else \u00xx).
+void append_json_escape(std::string& out, unsigned char c);
 
 /// `json.dumps(v, ensure_ascii=False)` (indent < 0: separators ", " and ": ") or with `indent=N`.
 std::string json_dumps(const Json& v, int indent = -1);
