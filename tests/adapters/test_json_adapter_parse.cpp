@@ -9,24 +9,24 @@
 namespace dspy {
 namespace {
 
-std::string parse(std::string_view sig, std::string_view completion) {
+std::string parse_json(std::string_view sig, std::string_view completion) {
     return JSONAdapter().parse(Signature(sig), completion).dump();
 }
 
 TEST(JSONAdapterParse, PlainFencedAndProse) {
-    EXPECT_EQ(parse("q -> answer, score: float", R"({"score": 0.9, "answer": "Paris"})"),
+    EXPECT_EQ(parse_json("q -> answer, score: float", R"({"score": 0.9, "answer": "Paris"})"),
               R"({"answer":"Paris","score":0.9})");
-    EXPECT_EQ(parse("q -> answer, score: float", "Sure! ```json\n{\"answer\": \"x\", \"score\": \"0.7\", \"extra\": 1}\n```"),
+    EXPECT_EQ(parse_json("q -> answer, score: float", "Sure! ```json\n{\"answer\": \"x\", \"score\": \"0.7\", \"extra\": 1}\n```"),
               R"({"answer":"x","score":0.7})");
-    EXPECT_EQ(parse("q -> answer", R"(I think {maybe} the result is {"answer": "Paris"})"), R"({"answer":"Paris"})");
-    EXPECT_EQ(parse("q -> answer", R"({"answer": "first"} {"answer": "second"})"), R"({"answer":"second"})");
-    EXPECT_EQ(parse("q -> answer", "{answer: 'Paris'}"), R"({"answer":"Paris"})");
+    EXPECT_EQ(parse_json("q -> answer", R"(I think {maybe} the result is {"answer": "Paris"})"), R"({"answer":"Paris"})");
+    EXPECT_EQ(parse_json("q -> answer", R"({"answer": "first"} {"answer": "second"})"), R"({"answer":"second"})");
+    EXPECT_EQ(parse_json("q -> answer", "{answer: 'Paris'}"), R"({"answer":"Paris"})");
 }
 
 TEST(JSONAdapterParse, NotAnObject) {
     for (const char* s : {"Paris", R"(["Paris"])", ""}) {
         try {
-            (void)parse("q -> answer", s);
+            (void)parse_json("q -> answer", s);
             FAIL() << s;
         } catch (const AdapterParseError& e) {
             std::string m = e.what();
@@ -36,9 +36,9 @@ TEST(JSONAdapterParse, NotAnObject) {
 }
 
 TEST(JSONAdapterParse, ValueErrorsAreNotWrapped) {
-    EXPECT_THROW(parse("q -> answer: int", R"({"answer": 3.5})"), ValueError);
+    EXPECT_THROW(parse_json("q -> answer: int", R"({"answer": 3.5})"), ValueError);
     try {
-        (void)parse("q -> answer: int", R"({"answer": 3.5})");
+        (void)parse_json("q -> answer: int", R"({"answer": 3.5})");
     } catch (const AdapterParseError&) {
         FAIL() << "wrapped";
     } catch (const ValueError&) {
@@ -46,11 +46,11 @@ TEST(JSONAdapterParse, ValueErrorsAreNotWrapped) {
 }
 
 TEST(JSONAdapterParse, MissingFieldAndTypes) {
-    EXPECT_THROW(parse("q -> answer, score: float", R"({"answer": "x"})"), AdapterParseError);
-    EXPECT_EQ(parse("q -> answer", R"({"answer": null})"), R"({"answer":"None"})");
-    EXPECT_EQ(parse("q -> answer: Optional[int]", R"({})"), R"({"answer":null})");
-    EXPECT_EQ(parse("q -> verdict: bool", R"({"verdict": True})"), R"({"verdict":true})");
-    EXPECT_EQ(parse("q -> n: int", R"({"n": 3.0})"), R"({"n":3})");
+    EXPECT_THROW(parse_json("q -> answer, score: float", R"({"answer": "x"})"), AdapterParseError);
+    EXPECT_EQ(parse_json("q -> answer", R"({"answer": null})"), R"({"answer":"None"})");
+    EXPECT_EQ(parse_json("q -> answer: Optional[int]", R"({})"), R"({"answer":null})");
+    EXPECT_EQ(parse_json("q -> verdict: bool", R"({"verdict": True})"), R"({"verdict":true})");
+    EXPECT_EQ(parse_json("q -> n: int", R"({"n": 3.0})"), R"({"n":3})");
 }
 
 }  // namespace

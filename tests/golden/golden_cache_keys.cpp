@@ -57,7 +57,7 @@ Outcome run_lm_call(const Json& c) {
     return compare_key(r.request, r.ignored, expected);
 }
 
-const Registrar registrar("cache_keys", [](const Json& c) -> Outcome {
+const Registrar cache_keys("cache_keys", [](const Json& c) -> Outcome {
     const std::string kind = c.at("kind").get<std::string>();
     if (kind == "request") return run_request(c);
     if (kind == "lm_call") return run_lm_call(c);

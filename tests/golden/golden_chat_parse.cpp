@@ -4,7 +4,7 @@
 
 namespace dspy::golden {
 namespace {
-const Registrar reg("chat_parse", [](const Json& c) {
+const Registrar chat_parse("chat_parse", [](const Json& c) {
     static const ChatAdapter adapter;
     return run_parse_case(adapter, c);
 });

@@ -4,7 +4,7 @@
 
 namespace dspy::golden {
 namespace {
-const Registrar reg("json_parse", [](const Json& c) {
+const Registrar json_parse("json_parse", [](const Json& c) {
     static const JSONAdapter adapter;
     return run_parse_case(adapter, c);
 });

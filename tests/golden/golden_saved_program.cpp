@@ -177,7 +177,7 @@ Outcome run_load(const Json& c) {
     return Outcome::pass();
 }
 
-const Registrar registrar("saved_program", [](const Json& c) -> Outcome {
+const Registrar saved_program("saved_program", [](const Json& c) -> Outcome {
     const std::string direction = c.at("direction").get<std::string>();
     if (direction == "save") return run_save(c);
     if (direction == "load") return run_load(c);

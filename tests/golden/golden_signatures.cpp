@@ -45,7 +45,7 @@ Outcome run(const Json& c) {
     return Outcome::pass();
 }
 
-const Registrar registrar("signatures", run);
+const Registrar signatures("signatures", run);
 
 }  // namespace
 }  // namespace dspy::golden
